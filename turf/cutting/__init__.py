@@ -1,0 +1,49 @@
+"""The turf engine: doors in, turfs out. Pure Python + numpy/scipy/shapely; never imports Django.
+
+Contract
+--------
+- `DoorSet`: columnar doors in local metres (`LocalProjection`), with building keys, streets,
+  house numbers, unit counts and an optional `group` (ward, precinct) no turf may cross.
+- `cut(doors, *, target=None, n_turfs=None, barriers=None, streets=None, progress=None)`
+  returns a `CutResult`: every door in exactly one `TurfCut` (door ids in walk order, a polygon
+  in metres covering its doors and no other turf's door, metrics, a list number) and overall
+  metrics. Buildings are never split unless one alone exceeds the cap (`max_turf_size`, 125% of
+  the target): such a building gets turfs of its own, in unit order. Turfs stay inside one
+  barrier-separated component of their group. Raises `CutError` (a ValueError) on bad input.
+- `order_walk(doors, indices, *, streets=None, barriers=None)`: walk order of any door subset
+  (used when a director draws, splits or merges a turf by hand).
+- `compute_metrics(doors, turfs, *, target, barriers=None)` -> (overall, per_turf): the DESIGN.md
+  section 5 metrics, the same for every method (see `turf.cutting.metrics`).
+- `turf_polygons(doors, turfs, boundary=None)`: one polygon per turf.
+"""
+
+from turf.cutting.engine import cut
+from turf.cutting.metrics import compute_metrics, max_turf_size
+from turf.cutting.polygons import turf_polygons
+from turf.cutting.types import (
+    Barriers,
+    CutError,
+    CutResult,
+    DoorSet,
+    LocalProjection,
+    Streets,
+    TurfCut,
+    normalise_street,
+)
+from turf.cutting.walk import order_walk
+
+__all__ = [
+    "Barriers",
+    "CutError",
+    "CutResult",
+    "DoorSet",
+    "LocalProjection",
+    "Streets",
+    "TurfCut",
+    "compute_metrics",
+    "cut",
+    "max_turf_size",
+    "normalise_street",
+    "order_walk",
+    "turf_polygons",
+]

@@ -1,0 +1,195 @@
+"""`cut`: doors in, turfs out (see the package docstring for the contract)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from turf.cutting.geometry import components, unique_locations, walkable_edges
+from turf.cutting.metrics import compute_metrics, max_turf_size
+from turf.cutting.partition import bisect
+from turf.cutting.polygons import turf_polygons
+from turf.cutting.types import Barriers, CutError, CutResult, DoorSet, IntArray, Streets, TurfCut
+from turf.cutting.walk import StreetIndex, house_number_key, order_walk
+
+Progress = Callable[[str], None]
+
+
+def cut(
+    doors: DoorSet,
+    *,
+    target: float | None = None,
+    n_turfs: int | None = None,
+    barriers: Barriers | None = None,
+    streets: Streets | None = None,
+    progress: Progress | None = None,
+) -> CutResult:
+    """Cut `doors` into turfs of about `target` doors (or into `n_turfs` turfs)."""
+    n = len(doors)
+    if n == 0:
+        raise CutError("There are no doors to cut.")
+    if (target is None) == (n_turfs is None):
+        raise CutError("Give either a target number of doors per turf or a number of turfs.")
+    if target is not None:
+        if not target > 0:
+            raise CutError(f"The target must be a positive number of doors, got {target}.")
+        if target > n:
+            raise CutError(f"The target ({target:g}) is larger than the number of doors ({n}).")
+        tgt = float(target)
+    else:
+        assert n_turfs is not None
+        if n_turfs < 1:
+            raise CutError(f"The number of turfs must be at least 1, got {n_turfs}.")
+        if n_turfs > n:
+            raise CutError(f"Cannot cut {n} doors into {n_turfs} turfs.")
+        tgt = n / n_turfs
+    t0 = time.perf_counter()
+    say = progress or (lambda _msg: None)
+
+    group_names = sorted(set(doors.group)) if doors.group is not None else [""]
+    gcode = (
+        np.searchsorted(
+            np.asarray(group_names, dtype=object).astype(str),
+            np.asarray(doors.group, dtype=object).astype(str),
+        )
+        if doors.group is not None
+        else np.zeros(n, dtype=np.int64)
+    )
+    group_sizes = np.bincount(gcode, minlength=len(group_names))
+    if n_turfs is not None:
+        k_groups = _largest_remainder(group_sizes.astype(np.float64), n_turfs)
+    else:
+        k_groups = np.maximum(1, np.rint(group_sizes / tgt)).astype(np.int64)
+
+    cap = max_turf_size(tgt)
+    bcode = doors.building_codes()
+    index = StreetIndex(streets) if streets is not None else None
+    turf_idx: list[IntArray] = []
+    turf_group: list[str] = []
+    for g, name in enumerate(group_names):
+        members = np.flatnonzero(gcode == g)
+        if len(members) == 0:
+            continue
+        pieces = _cut_group(doors, members, bcode[members], int(k_groups[g]), cap, tgt, barriers)
+        turf_idx.extend(pieces)
+        turf_group.extend([name] * len(pieces))
+        say(f"group {name or '(all)'}: {len(members)} doors -> {len(pieces)} turfs")
+
+    walks = [order_walk(doors, t, streets=index, barriers=barriers) for t in turf_idx]
+    say(f"walk orders done ({time.perf_counter() - t0:.2f} s)")
+    polys = turf_polygons(doors, walks)
+    overall, per_turf = compute_metrics(doors, walks, target=tgt, barriers=barriers)
+    overall["cut_seconds"] = round(time.perf_counter() - t0, 3)
+    width = max(3, len(str(len(walks))))
+    turfs = [
+        TurfCut(
+            group=turf_group[t],
+            door_ids=[doors.ids[i] for i in walks[t]],
+            indices=walks[t],
+            polygon=polys[t],
+            metrics=per_turf[t],
+            list_number=(f"{turf_group[t]}-" if turf_group[t] else "") + f"{t + 1:0{width}d}",
+        )
+        for t in range(len(walks))
+    ]
+    return CutResult(turfs=turfs, metrics=overall)
+
+
+def _largest_remainder(weights: np.ndarray, total: int) -> IntArray:
+    share = weights / weights.sum() * total
+    base = np.floor(share).astype(np.int64)
+    base = np.maximum(base, (weights > 0).astype(np.int64))
+    rest = total - int(base.sum())
+    if rest > 0:
+        order = np.argsort(-(share - np.floor(share)))
+        base[order[:rest]] += 1
+    return base
+
+
+def _cut_group(
+    doors: DoorSet,
+    members: IntArray,
+    bcode: IntArray,
+    k: int,
+    cap: int,
+    target: float,
+    barriers: Barriers | None,
+) -> list[IntArray]:
+    """Turfs (door index arrays) of one group."""
+    out: list[IntArray] = []
+    # Buildings: codes local to the group, location = mean of their doors.
+    ub, binv = np.unique(bcode, return_inverse=True)
+    binv = binv.reshape(-1)
+    nb = len(ub)
+    bw = np.bincount(binv, minlength=nb)
+    bx = np.bincount(binv, weights=doors.x[members], minlength=nb) / bw
+    by = np.bincount(binv, weights=doors.y[members], minlength=nb) / bw
+    door_order = np.argsort(binv, kind="stable")
+    bstart = np.concatenate([[0], np.cumsum(bw)])
+
+    def doors_of(bs: IntArray) -> IntArray:
+        if len(bs) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return members[np.concatenate([door_order[bstart[b] : bstart[b + 1]] for b in bs])]
+
+    # Oversize buildings get turfs of their own, in unit (house number) order.
+    big = np.flatnonzero(bw > cap)
+    for b in big:
+        ds = doors_of(np.asarray([b]))
+        ds = np.asarray(
+            sorted(ds.tolist(), key=lambda i: house_number_key(doors.number[i])), dtype=np.int64
+        )
+        parts = max(math.ceil(len(ds) / cap), round(len(ds) / target))
+        for chunk in np.array_split(ds, parts):
+            out.append(chunk)
+        k -= parts
+    keep = np.flatnonzero(bw <= cap)
+    if len(keep) == 0:
+        return out
+    k = max(1, k)
+    # Barrier-separated components of the remaining buildings.
+    locs, linv = unique_locations(bx[keep], by[keep])
+    edges = walkable_edges(locs[:, 0], locs[:, 1], barriers)
+    ncomp, lab = components(len(locs), edges)
+    comp_of_b = lab[linv]
+    comp_w = np.bincount(comp_of_b, weights=bw[keep], minlength=ncomp)
+    k_comp = _allocate(comp_w, k, target)
+    for c in range(ncomp):
+        bs = keep[comp_of_b == c]
+        if k_comp[c] == 0:
+            continue
+        for piece in bisect(bx[bs], by[bs], bw[bs], int(k_comp[c])):
+            out.append(doors_of(bs[piece]))
+    # Components that got no turf of their own join the nearest turf.
+    orphans = [keep[comp_of_b == c] for c in range(ncomp) if k_comp[c] == 0]
+    if orphans:
+        cent = np.asarray([[doors.x[t].mean(), doors.y[t].mean()] for t in out])
+        for bs in orphans:
+            cx, cy = bx[bs].mean(), by[bs].mean()
+            t = int(np.argmin(np.hypot(cent[:, 0] - cx, cent[:, 1] - cy)))
+            out[t] = np.concatenate([out[t], doors_of(bs)])
+    return out
+
+
+def _allocate(weights: np.ndarray, k: int, target: float) -> IntArray:
+    """Turfs per component: by rounding, at least one for any component of half a turf or more;
+    smaller components (a few doors cut off by a railway) get none and join a neighbour."""
+    raw = weights / target
+    alloc = np.where(raw >= 0.5, np.maximum(1, np.rint(raw)), 0).astype(np.int64)
+    if alloc.sum() == 0:
+        alloc[int(np.argmax(weights))] = 1
+    # Match the group's total by adjusting the components with the largest rounding error.
+    while alloc.sum() != k:
+        err = weights / np.maximum(alloc, 1) - target
+        if alloc.sum() < k:
+            i = int(np.argmax(np.where(alloc > 0, err, -np.inf)))
+            alloc[i] += 1
+        else:
+            cand = np.where(alloc > 1, err, np.inf)
+            if not np.isfinite(cand).any():
+                break
+            alloc[int(np.argmin(cand))] -= 1
+    return alloc

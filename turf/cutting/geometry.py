@@ -1,0 +1,127 @@
+"""Shared geometric helpers: unique locations, barrier-aware adjacency graphs, hulls."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import Delaunay, QhullError
+
+from turf.cutting.types import Barriers, FloatArray, IntArray
+
+
+def unique_locations(x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Distinct (x, y) pairs and, per input point, the index of its location."""
+    xy = np.column_stack([x, y])
+    if len(xy) == 0:
+        return xy.reshape(0, 2), np.zeros(0, dtype=np.int64)
+    locs, inverse = np.unique(xy, axis=0, return_inverse=True)
+    return locs, inverse.reshape(-1).astype(np.int64)
+
+
+def segments_crossing(
+    ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray, barriers: Barriers | None
+) -> np.ndarray:
+    """Boolean mask: does the straight segment a->b touch any barrier (line or water body)?"""
+    n = len(ax)
+    out = np.zeros(n, dtype=bool)
+    if not barriers or n == 0:
+        return out
+    geoms = _prepared(barriers)
+    coords = np.empty((n, 2, 2), dtype=np.float64)
+    coords[:, 0, 0] = ax
+    coords[:, 0, 1] = ay
+    coords[:, 1, 0] = bx
+    coords[:, 1, 1] = by
+    segs = shapely.linestrings(coords)
+    # Index the (many, small) segments and query with the (few, large, prepared) barriers:
+    # the other way round tests every segment against an unprepared river polygon, 100x slower.
+    hits = shapely.STRtree(segs).query(geoms, predicate="intersects")
+    out[np.unique(hits[1])] = True
+    return out
+
+
+_PREPARED: dict[int, tuple[Barriers, np.ndarray]] = {}
+
+
+def _prepared(barriers: Barriers) -> np.ndarray:
+    cached = _PREPARED.get(id(barriers))
+    if cached is not None and cached[0] is barriers:
+        return cached[1]
+    geoms = np.asarray(barriers.geometries(), dtype=object)
+    shapely.prepare(geoms)
+    _PREPARED.clear()
+    _PREPARED[id(barriers)] = (barriers, geoms)
+    return geoms
+
+
+def delaunay_edges(px: FloatArray, py: FloatArray) -> IntArray:
+    """Unique undirected edges (i < j) of the Delaunay triangulation of distinct points.
+
+    Degenerate inputs (fewer than 3 points, all collinear) fall back to a chain in x/y order.
+    """
+    n = len(px)
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    if n >= 3:
+        try:
+            tri = Delaunay(np.column_stack([px, py]))
+            s = tri.simplices.astype(np.int64)
+            e = np.concatenate([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]])
+            e.sort(axis=1)
+            return np.unique(e, axis=0)
+        except QhullError:
+            pass
+    order = np.lexsort((py, px)).astype(np.int64)
+    e = np.column_stack([order[:-1], order[1:]])
+    e.sort(axis=1)
+    return e
+
+
+def walkable_edges(px: FloatArray, py: FloatArray, barriers: Barriers | None) -> IntArray:
+    """Delaunay edges between points that do not cross a barrier."""
+    e = delaunay_edges(px, py)
+    if barriers and len(e):
+        bad = segments_crossing(px[e[:, 0]], py[e[:, 0]], px[e[:, 1]], py[e[:, 1]], barriers)
+        e = e[~bad]
+    return e
+
+
+def components(n: int, edges: IntArray) -> tuple[int, IntArray]:
+    """Connected components of an undirected graph on n nodes."""
+    if n == 0:
+        return 0, np.zeros(0, dtype=np.int64)
+    m = coo_matrix(
+        (np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1]))
+        if len(edges)
+        else ([], ([], [])),
+        shape=(n, n),
+    )
+    k, labels = connected_components(m, directed=False)
+    return int(k), labels.astype(np.int64)
+
+
+def hull_pp(x: FloatArray, y: FloatArray) -> float:
+    """Polsby-Popper 4*pi*A/P^2 of the convex hull of the points (0 when degenerate)."""
+    if len(x) < 3:
+        return 0.0
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+    length = float(shapely.length(hull))
+    if length <= 0:
+        return 0.0
+    return float(4.0 * np.pi * shapely.area(hull) / (length * length))
+
+
+def hulls_of(x: FloatArray, y: FloatArray, labels: IntArray, k: int) -> np.ndarray:
+    """Convex hull geometry per label 0..k-1 (vectorised through shapely)."""
+    out = np.empty(k, dtype=object)
+    out[:] = None
+    if len(labels) == 0:
+        return out
+    order = np.argsort(labels, kind="stable")
+    present, dense = np.unique(labels[order], return_inverse=True)
+    pts = np.column_stack([x[order], y[order]])
+    mp = shapely.multipoints(pts, indices=dense.reshape(-1))
+    out[present] = shapely.convex_hull(mp)
+    return out

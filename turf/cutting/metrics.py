@@ -1,0 +1,229 @@
+"""Quality metrics of a cut (DESIGN.md section 5), computed the same way for every method.
+
+- balance: doors per turf; share of turfs within +-10% and +-25% of the target.
+- compactness: mean Polsby-Popper 4*pi*A/P^2 of each turf's convex hull. Turfs whose doors sit
+  at fewer than 3 distinct non-collinear locations (one big building) have no hull and are left
+  out of the mean (`degenerate_turfs` counts them).
+- overlap: share of doors strictly inside the convex hull of a turf they are not in.
+- walk length: sum over turfs of straight-line distances between consecutive distinct door
+  locations, in the given (walk) order.
+- barrier legs: those walk legs touching a barrier line or water polygon.
+- split buildings: buildings (within a group) whose doors are in more than one turf; a building
+  with more doors than `max_turf_size(target)` is cut on purpose and does not count. Buildings
+  whose doors lie in two groups (a building key straddling a ward line) are reported apart as
+  `buildings_across_groups`: no grouped cut can keep them whole.
+- contiguity: a turf is contiguous when its distinct locations form one connected component of
+  the Delaunay graph of its group's locations with barrier-crossing edges removed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+
+from turf.cutting.geometry import (
+    components,
+    hulls_of,
+    segments_crossing,
+    unique_locations,
+    walkable_edges,
+)
+from turf.cutting.types import Barriers, DoorSet, IntArray
+
+
+def max_turf_size(target: float) -> int:
+    """The turf size cap: a building with more doors than this gets turfs of its own."""
+    return max(1, math.floor(target * 1.25))
+
+
+def compute_metrics(
+    doors: DoorSet,
+    turfs: Sequence[Sequence[int]],
+    *,
+    target: float,
+    barriers: Barriers | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Overall and per-turf metrics of `turfs` (lists of door indices in walk order)."""
+    n = len(doors)
+    k = len(turfs)
+    label = np.full(n, -1, dtype=np.int64)
+    for t, idx in enumerate(turfs):
+        label[np.asarray(idx, dtype=np.int64)] = t
+    sizes = np.asarray([len(t) for t in turfs], dtype=np.int64)
+    counts = np.bincount(
+        np.concatenate([np.asarray(t, dtype=np.int64) for t in turfs])
+        if k
+        else np.zeros(0, np.int64),
+        minlength=n,
+    )
+    missing = int((counts == 0).sum())
+    duplicated = int((counts > 1).sum())
+
+    # Compactness.
+    hulls = hulls_of(doors.x[label >= 0], doors.y[label >= 0], label[label >= 0], k)
+    pp = np.zeros(k, dtype=np.float64)
+    degenerate = np.zeros(k, dtype=bool)
+    for t in range(k):
+        h = hulls[t]
+        if h is None or shapely.get_type_id(h) != 3:  # 3: Polygon
+            degenerate[t] = True
+            continue
+        per = float(shapely.length(h))
+        pp[t] = 4.0 * math.pi * float(shapely.area(h)) / (per * per)
+
+    # Overlap: doors strictly inside another turf's hull.
+    points = shapely.points(np.column_stack([doors.x, doors.y]))
+    tree = shapely.STRtree(points)
+    poly_idx = np.flatnonzero(~degenerate)
+    inside_other = np.zeros(n, dtype=bool)
+    overlap_per = np.zeros(k, dtype=np.int64)
+    if len(poly_idx):
+        hi, pi = tree.query(hulls[poly_idx], predicate="contains_properly")
+        foreign = label[pi] != poly_idx[hi]
+        inside_other[pi[foreign]] = True
+        np.add.at(overlap_per, poly_idx[hi[foreign]], 1)
+
+    # Walk legs.
+    walk_m = np.zeros(k, dtype=np.float64)
+    legs_bad = np.zeros(k, dtype=np.int64)
+    ax: list[np.ndarray] = []
+    ay: list[np.ndarray] = []
+    bx: list[np.ndarray] = []
+    by: list[np.ndarray] = []
+    owner: list[np.ndarray] = []
+    for t, idx in enumerate(turfs):
+        ia = np.asarray(idx, dtype=np.int64)
+        if len(ia) < 2:
+            continue
+        xs, ys = doors.x[ia], doors.y[ia]
+        move = (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])
+        x0, y0, x1, y1 = xs[:-1][move], ys[:-1][move], xs[1:][move], ys[1:][move]
+        walk_m[t] = float(np.hypot(x1 - x0, y1 - y0).sum())
+        ax.append(x0)
+        ay.append(y0)
+        bx.append(x1)
+        by.append(y1)
+        owner.append(np.full(len(x0), t, dtype=np.int64))
+    if barriers and ax:
+        crossing = segments_crossing(
+            np.concatenate(ax), np.concatenate(ay), np.concatenate(bx), np.concatenate(by), barriers
+        )
+        np.add.at(legs_bad, np.concatenate(owner)[crossing], 1)
+
+    # Split buildings, within a group.
+    cap = max_turf_size(target)
+    group_codes = _group_codes(doors)
+    bcode = doors.building_codes()
+    split, across = _split_buildings(bcode, group_codes, label, cap)
+    split_per = np.zeros(k, dtype=np.int64)
+    for b in split:
+        for t in np.unique(label[bcode == b]):
+            if t >= 0:
+                split_per[t] += 1
+
+    contiguous = _contiguity(doors, group_codes, label, k, barriers)
+
+    lo10, hi10 = target * 0.9, target * 1.1
+    lo25, hi25 = target * 0.75, target * 1.25
+    in10 = (sizes >= lo10) & (sizes <= hi10)
+    in25 = (sizes >= lo25) & (sizes <= hi25)
+    valid_pp = pp[~degenerate]
+    overall: dict[str, Any] = {
+        "doors": n,
+        "turfs": k,
+        "target": target,
+        "doors_missing": missing,
+        "doors_in_several_turfs": duplicated,
+        "doors_per_turf_min": int(sizes.min()) if k else 0,
+        "doors_per_turf_max": int(sizes.max()) if k else 0,
+        "within_10pct": float(in10.mean()) if k else 0.0,
+        "within_25pct": float(in25.mean()) if k else 0.0,
+        "compactness": float(valid_pp.mean()) if len(valid_pp) else 0.0,
+        "degenerate_turfs": int(degenerate.sum()),
+        "overlap": float(inside_other.mean()) if n else 0.0,
+        "overlap_doors": int(inside_other.sum()),
+        "walk_km": float(walk_m.sum() / 1000.0),
+        "barrier_legs": int(legs_bad.sum()),
+        "split_buildings": len(split),
+        "buildings_across_groups": across,
+        "contiguous_turfs": int(contiguous.sum()),
+        "all_contiguous": bool(contiguous.all()),
+    }
+    per_turf = [
+        {
+            "doors": int(sizes[t]),
+            "compactness": round(float(pp[t]), 4) if not degenerate[t] else None,
+            "walk_m": round(float(walk_m[t]), 1),
+            "barrier_legs": int(legs_bad[t]),
+            "doors_inside_other_hulls": int(overlap_per[t]),
+            "split_buildings": int(split_per[t]),
+            "contiguous": bool(contiguous[t]),
+        }
+        for t in range(k)
+    ]
+    return overall, per_turf
+
+
+def _group_codes(doors: DoorSet) -> IntArray:
+    if doors.group is None:
+        return np.zeros(len(doors), dtype=np.int64)
+    _, inv = np.unique(np.asarray(doors.group, dtype=object).astype(str), return_inverse=True)
+    return inv.reshape(-1).astype(np.int64)
+
+
+def _split_buildings(
+    bcode: IntArray, group: IntArray, label: IntArray, cap: int
+) -> tuple[list[int], int]:
+    nb = int(bcode.max()) + 1 if len(bcode) else 0
+    size = np.bincount(bcode, minlength=nb)
+    # Distinct (building, group) and (building, group, turf) combinations.
+    bg = np.unique(np.column_stack([bcode, group]), axis=0)
+    groups_per_b = np.bincount(bg[:, 0], minlength=nb)
+    across = int((groups_per_b > 1).sum())
+    bgt = np.unique(np.column_stack([bcode, group, label]), axis=0)
+    turfs_per_bg = np.unique(bgt[:, :2], axis=0, return_counts=True)
+    split = sorted(
+        {
+            int(b)
+            for (b, _g), c in zip(turfs_per_bg[0], turfs_per_bg[1], strict=True)
+            if c > 1 and size[b] <= cap
+        }
+    )
+    return split, across
+
+
+def _contiguity(
+    doors: DoorSet, group: IntArray, label: IntArray, k: int, barriers: Barriers | None
+) -> np.ndarray:
+    ok = np.ones(k, dtype=bool)
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g)
+        locs, inv = unique_locations(doors.x[members], doors.y[members])
+        edges = walkable_edges(locs[:, 0], locs[:, 1], barriers)
+        # Nodes are (location, turf) pairs: a location may hold doors of several turfs.
+        pair_keys = np.unique(inv * (k + 1) + label[members])
+        pair_loc = pair_keys // (k + 1)
+        pair_turf = pair_keys % (k + 1)
+        # Edge between (a, t) and (b, t) for each walkable edge a-b and each turf t at both ends.
+        starts = np.searchsorted(pair_loc, np.arange(len(locs) + 1))
+        ea, eb = edges[:, 0], edges[:, 1]
+        mult = starts[ea + 1] - starts[ea]
+        rep_a = np.repeat(ea, mult)
+        rep_b = np.repeat(eb, mult)
+        offs = np.arange(len(rep_a)) - np.repeat(np.cumsum(mult) - mult, mult)
+        src = starts[rep_a] + offs
+        t = pair_turf[src]
+        want = rep_b * (k + 1) + t
+        pos = np.searchsorted(pair_keys, want)
+        pos = np.minimum(pos, len(pair_keys) - 1)
+        hit = pair_keys[pos] == want
+        ncomp, comp = components(len(pair_keys), np.column_stack([src[hit], pos[hit]]))
+        del ncomp
+        per_turf_components = np.unique(np.column_stack([pair_turf, comp]), axis=0)
+        counts = np.bincount(per_turf_components[:, 0], minlength=k + 1)
+        ok &= counts[:k] <= 1
+    return ok

@@ -1,0 +1,224 @@
+"""Walk order: the sequence in which a canvasser knocks on a turf's doors.
+
+Street-aware when centerlines are given: each door is snapped to a segment of its own street
+(same normalised name, else the nearest segment) and to a side of it; a block face is the doors
+of one side of one segment, ordered along the segment (then by house number). A quiet street's
+block is walked as one unit, up one side and back down the other, crossing at the far corner;
+a major or divided road's faces are walked as separate units, one side at a time. Units are
+chained from a corner by nearest neighbour, then improved by 2-opt on the sequence of units
+(never of single doors, so no zig-zag across a street mid-block), with legs crossing a barrier
+penalised. Without streets every distinct location is a unit. Doors at one location are
+always consecutive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import shapely
+
+from turf.cutting.geometry import segments_crossing, unique_locations
+from turf.cutting.types import Barriers, DoorSet, FloatArray, IntArray, Streets, normalise_street
+
+_NUM = re.compile(r"\d+")
+BARRIER_PENALTY_M = 5_000.0
+
+
+def house_number_key(number: str) -> tuple[int, str]:
+    m = _NUM.search(number)
+    return (int(m.group()) if m else 0, number)
+
+
+class StreetIndex:
+    """Centerline segments with an STRtree and per-name lookup, built once per cut."""
+
+    def __init__(self, streets: Streets) -> None:
+        self.streets = streets
+        self.geoms = np.asarray(streets.lines, dtype=object)
+        self.tree = shapely.STRtree(self.geoms)
+        self.by_name: dict[str, IntArray] = {}
+        names = np.asarray(streets.names, dtype=object)
+        for name in set(streets.names):
+            self.by_name[name] = np.flatnonzero(names == name).astype(np.int64)
+        self.length = shapely.length(self.geoms)
+
+    def snap(self, doors: DoorSet, idx: IntArray) -> tuple[IntArray, FloatArray, IntArray]:
+        """Per door: segment index, position along it (metres), side (+1 left, -1 right)."""
+        pts = shapely.points(doors.x[idx], doors.y[idx])
+        seg = np.full(len(idx), -1, dtype=np.int64)
+        # Own street first: the nearest segment of the same normalised name within 200 m.
+        names = [normalise_street(doors.street[i]) for i in idx]
+        by_name_rows: dict[str, list[int]] = {}
+        for r, nm in enumerate(names):
+            by_name_rows.setdefault(nm, []).append(r)
+        for nm, rows in by_name_rows.items():
+            cand = self.by_name.get(nm)
+            if cand is None or len(cand) == 0:
+                continue
+            r_arr = np.asarray(rows, dtype=np.int64)
+            d = shapely.distance(pts[r_arr][:, None], self.geoms[cand][None, :])
+            best = np.argmin(d, axis=1)
+            good = d[np.arange(len(r_arr)), best] <= 200.0
+            seg[r_arr[good]] = cand[best[good]]
+        rest = np.flatnonzero(seg < 0)
+        if len(rest):
+            near = self.tree.query_nearest(pts[rest], all_matches=False)
+            seg[rest[near[0]]] = near[1]
+        lines = self.geoms[seg]
+        pos = shapely.line_locate_point(lines, pts)
+        eps = 0.5
+        a = shapely.line_interpolate_point(lines, np.maximum(pos - eps, 0.0))
+        b = shapely.line_interpolate_point(lines, np.minimum(pos + eps, self.length[seg]))
+        ax, ay = shapely.get_x(a), shapely.get_y(a)
+        bx, by = shapely.get_x(b), shapely.get_y(b)
+        cross = (bx - ax) * (doors.y[idx] - ay) - (by - ay) * (doors.x[idx] - ax)
+        side = np.where(cross >= 0, 1, -1).astype(np.int64)
+        return seg, pos.astype(np.float64), side
+
+
+def order_walk(
+    doors: DoorSet,
+    indices: Sequence[int],
+    *,
+    streets: Streets | StreetIndex | None = None,
+    barriers: Barriers | None = None,
+) -> list[int]:
+    """The door indices of one turf in walk order (see module docstring)."""
+    idx = np.asarray(indices, dtype=np.int64)
+    if len(idx) <= 1:
+        return [int(i) for i in idx]
+    index = StreetIndex(streets) if isinstance(streets, Streets) else streets
+    units = _units(doors, idx, index)
+    seq = _chain(units, barriers)
+    out: list[int] = []
+    for u, flipped in seq:
+        doors_u = units.doors[u]
+        out.extend(int(i) for i in (doors_u[::-1] if flipped else doors_u))
+    return out
+
+
+class _Units:
+    def __init__(self) -> None:
+        self.doors: list[IntArray] = []
+        self.start: list[tuple[float, float]] = []
+        self.end: list[tuple[float, float]] = []
+        self.inner: list[float] = []
+
+
+def _locations_in_order(doors: DoorSet, idx: IntArray) -> list[IntArray]:
+    """Doors grouped by exact location, each group sorted by house number."""
+    _, inv = unique_locations(doors.x[idx], doors.y[idx])
+    groups: dict[int, list[int]] = {}
+    for r, loc in enumerate(inv):
+        groups.setdefault(int(loc), []).append(int(idx[r]))
+    out = []
+    for members in groups.values():
+        members.sort(key=lambda i: (doors.street[i], house_number_key(doors.number[i])))
+        out.append(np.asarray(members, dtype=np.int64))
+    return out
+
+
+def _units(doors: DoorSet, idx: IntArray, index: StreetIndex | None) -> _Units:
+    units = _Units()
+    locs = _locations_in_order(doors, idx)
+    if index is None:
+        for members in locs:
+            p = (float(doors.x[members[0]]), float(doors.y[members[0]]))
+            units.doors.append(members)
+            units.start.append(p)
+            units.end.append(p)
+            units.inner.append(0.0)
+        return units
+    heads = np.asarray([m[0] for m in locs], dtype=np.int64)
+    seg, pos, side = index.snap(doors, heads)
+    major = index.streets.major
+    faces: dict[tuple[int, int], list[int]] = {}
+    for r in range(len(locs)):
+        key = (int(seg[r]), int(side[r]) if major[seg[r]] else 0)
+        faces.setdefault(key, []).append(r)
+    for (s, _), rows in faces.items():
+        r_arr = np.asarray(rows, dtype=np.int64)
+        if major[s]:
+            sides = [r_arr]
+        else:
+            sides = [r_arr[side[r_arr] == 1], r_arr[side[r_arr] == -1]]
+            sides = [sd for sd in sides if len(sd)]
+        ordered: list[int] = []
+        for n_side, sd in enumerate(sides):
+            keyed = sorted(
+                sd.tolist(),
+                key=lambda r: (pos[r], house_number_key(doors.number[locs[r][0]])),
+                reverse=n_side == 1,
+            )
+            ordered.extend(keyed)
+        members = np.concatenate([locs[r] for r in ordered])
+        xs, ys = doors.x[members], doors.y[members]
+        units.doors.append(members)
+        units.start.append((float(xs[0]), float(ys[0])))
+        units.end.append((float(xs[-1]), float(ys[-1])))
+        units.inner.append(float(np.hypot(np.diff(xs), np.diff(ys)).sum()))
+    return units
+
+
+def _chain(units: _Units, barriers: Barriers | None) -> list[tuple[int, bool]]:
+    """Order units (with orientation) to keep legs between them short."""
+    m = len(units.doors)
+    if m == 1:
+        return [(0, False)]
+    # Endpoint 2u is unit u's start, 2u+1 its end; entering at 2u+1 means walking it reversed.
+    pts = np.empty((2 * m, 2), dtype=np.float64)
+    pts[0::2] = np.asarray(units.start)
+    pts[1::2] = np.asarray(units.end)
+    d = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+    if barriers:
+        ii, jj = np.triu_indices(2 * m, 1)
+        bad = segments_crossing(pts[ii, 0], pts[ii, 1], pts[jj, 0], pts[jj, 1], barriers)
+        d[ii[bad], jj[bad]] += BARRIER_PENALTY_M
+        d[jj[bad], ii[bad]] += BARRIER_PENALTY_M
+    # Start from a corner: the unit end farthest from the turf's centre.
+    centre = pts.mean(axis=0)
+    first = int(np.argmax(np.hypot(pts[:, 0] - centre[0], pts[:, 1] - centre[1])))
+    visited = np.zeros(m, dtype=bool)
+    seq_u = [first // 2]
+    seq_f = [first % 2 == 1]
+    visited[first // 2] = True
+    for _ in range(m - 1):
+        u, f = seq_u[-1], seq_f[-1]
+        here = 2 * u + (0 if f else 1)  # the end we stand at
+        row = d[here].copy()
+        row[np.repeat(visited, 2)] = np.inf
+        nxt = int(np.argmin(row))
+        seq_u.append(nxt // 2)
+        seq_f.append(nxt % 2 == 1)
+        visited[nxt // 2] = True
+    return _two_opt(np.asarray(seq_u), np.asarray(seq_f), d)
+
+
+def _two_opt(su: IntArray, sf: np.ndarray, d: FloatArray) -> list[tuple[int, bool]]:
+    m = len(su)
+    for _ in range(50):
+        improved = False
+        for i in range(1, m):
+            # Reverse the block su[i..j] (orientations flip). Entry/exit endpoints:
+            ent = 2 * su + sf.astype(np.int64)  # endpoint we enter each unit by
+            ext = 2 * su + (1 - sf.astype(np.int64))  # endpoint we leave by
+            prev_exit = ext[i - 1]
+            j = np.arange(i, m)
+            old = d[prev_exit, ent[i]] + np.where(
+                j + 1 < m, d[ext[j], ent[np.minimum(j + 1, m - 1)]], 0.0
+            )
+            new = d[prev_exit, ext[j]] + np.where(
+                j + 1 < m, d[ent[i], ent[np.minimum(j + 1, m - 1)]], 0.0
+            )
+            gain = old - new
+            b = int(np.argmax(gain))
+            if gain[b] > 1e-6:
+                jj = int(j[b])
+                su[i : jj + 1] = su[i : jj + 1][::-1].copy()
+                sf[i : jj + 1] = ~sf[i : jj + 1][::-1]
+                improved = True
+        if not improved:
+            break
+    return [(int(u), bool(f)) for u, f in zip(su, sf, strict=True)]
