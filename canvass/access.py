@@ -1,0 +1,147 @@
+"""Who may see what (DESIGN.md §1-2). The API fetches campaign data only through these.
+
+Rules:
+- Nothing crosses organizations or campaigns: a user without a membership in a campaign gets
+  `NotFound` for it and everything in it (never 403, never data).
+- Directors see everything in the campaign; organizers see turfs and progress, and voter PII
+  only for turfs assigned to their team; canvassers see only the turfs assigned to them (through
+  packets and sync); viewers (candidates) see aggregates only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from canvass.errors import Forbidden, NotFound
+from canvass.models import Campaign, Membership, Person, Role
+from turf.models import Assignment, Household, Turf
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+STAFF_ROLES = frozenset({Role.DIRECTOR, Role.ORGANIZER})
+ALL_ROLES = frozenset(Role.values)
+
+
+def campaigns_visible_to(user: AnyUser) -> QuerySet[Campaign]:
+    if not user.is_authenticated:
+        return Campaign.objects.none()
+    return Campaign.objects.filter(memberships__user=user).select_related("organization")
+
+
+def membership_require(
+    *, user: AnyUser, campaign_id: int | str, roles: Collection[str] = ALL_ROLES
+) -> Membership:
+    """The caller's membership in the campaign, or NotFound / Forbidden.
+
+    NotFound when the user has no role in the campaign (including a campaign of another
+    organization, or a malformed id); Forbidden when the role is not among `roles`.
+    """
+    if not user.is_authenticated:
+        raise NotFound("Campaign not found.")
+    try:
+        campaign_pk = int(campaign_id)
+    except (TypeError, ValueError):
+        raise NotFound("Campaign not found.") from None
+    membership = (
+        Membership.objects.select_related("campaign", "campaign__organization", "team")
+        .filter(user=user, campaign_id=campaign_pk)
+        .first()
+    )
+    if membership is None:
+        raise NotFound("Campaign not found.")
+    if membership.role not in roles:
+        raise Forbidden(f"Your role ({membership.role}) may not do this in this campaign.")
+    return membership
+
+
+def assignments_active_for(user: AnyUser, *, at: datetime | None = None) -> QuerySet[Assignment]:
+    """Open, unexpired assignments of the user to published turfs."""
+    if not user.is_authenticated:
+        return Assignment.objects.none()
+    when = at or timezone.now()
+    return Assignment.objects.active_at(when).filter(canvasser=user, turf__status="published")
+
+
+def team_turf_ids(membership: Membership) -> QuerySet[Assignment]:
+    """Turf ids assigned (now) to canvassers of the organizer's team."""
+    now = timezone.now()
+    return (
+        Assignment.objects.active_at(now)
+        .filter(
+            campaign_id=membership.campaign_id,
+            canvasser__memberships__campaign_id=membership.campaign_id,
+            canvasser__memberships__team_id=membership.team_id,
+        )
+        .values("turf_id")
+    )
+
+
+def households_visible_to(membership: Membership) -> QuerySet[Household]:
+    """Households the member may list with addresses (voter PII)."""
+    campaign = membership.campaign
+    qs = Household.objects.filter(organization_id=campaign.organization_id)
+    if membership.role == Role.DIRECTOR:
+        return qs
+    if membership.role == Role.ORGANIZER:
+        if membership.team_id is None:
+            return qs.none()
+        return qs.filter(turf_doors__turf_id__in=team_turf_ids(membership)).distinct()
+    if membership.role == Role.CANVASSER:
+        turf_ids = (
+            assignments_active_for(membership.user)
+            .filter(campaign_id=campaign.pk)
+            .values("turf_id")
+        )
+        return qs.filter(turf_doors__turf_id__in=turf_ids).distinct()
+    return qs.none()
+
+
+def people_visible_to(membership: Membership) -> QuerySet[Person]:
+    campaign = membership.campaign
+    qs = Person.objects.filter(organization_id=campaign.organization_id)
+    if membership.role == Role.DIRECTOR:
+        return qs
+    return qs.filter(household__in=households_visible_to(membership).values("pk"))
+
+
+def turfs_visible_to(membership: Membership) -> QuerySet[Turf]:
+    """Turfs of the campaign the member may see: all for staff and viewers (no PII in a turf
+    summary), only the ones assigned to them for canvassers."""
+    qs = Turf.objects.filter(campaign_id=membership.campaign_id)
+    if membership.role == Role.CANVASSER:
+        turf_ids = assignments_active_for(membership.user).values("turf_id")
+        return qs.filter(pk__in=turf_ids)
+    return qs
+
+
+def turf_for_user(
+    *, user: AnyUser, turf_id: int | str, roles: Collection[str] = ALL_ROLES
+) -> tuple[Turf, Membership]:
+    """A turf by id through the caller's campaign membership, or NotFound / Forbidden."""
+    try:
+        pk = int(turf_id)
+    except (TypeError, ValueError):
+        raise NotFound("Turf not found.") from None
+    turf = (
+        Turf.objects.filter(pk=pk, campaign__memberships__user=user)
+        .select_related("campaign")
+        .first()
+        if user.is_authenticated
+        else None
+    )
+    if turf is None:
+        raise NotFound("Turf not found.")
+    membership = membership_require(user=user, campaign_id=turf.campaign_id, roles=ALL_ROLES)
+    if (
+        membership.role == Role.CANVASSER
+        and not turfs_visible_to(membership).filter(pk=pk).exists()
+    ):
+        raise NotFound("Turf not found.")
+    if membership.role not in roles:
+        raise Forbidden(f"Your role ({membership.role}) may not do this in this campaign.")
+    return turf, membership
