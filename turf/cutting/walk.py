@@ -24,6 +24,7 @@ from turf.cutting.types import Barriers, DoorSet, FloatArray, IntArray, Streets,
 
 _NUM = re.compile(r"\d+")
 BARRIER_PENALTY_M = 5_000.0
+MAJOR_CROSSING_PENALTY_M = 150.0
 
 
 def house_number_key(number: str) -> tuple[int, str]:
@@ -105,6 +106,7 @@ class _Units:
         self.start: list[tuple[float, float]] = []
         self.end: list[tuple[float, float]] = []
         self.inner: list[float] = []
+        self.face: list[tuple[int, int, bool]] = []  # (segment, side, major)
 
 
 def _locations_in_order(doors: DoorSet, idx: IntArray) -> list[IntArray]:
@@ -130,35 +132,23 @@ def _units(doors: DoorSet, idx: IntArray, index: StreetIndex | None) -> _Units:
             units.start.append(p)
             units.end.append(p)
             units.inner.append(0.0)
+            units.face.append((-1, 0, False))
         return units
     heads = np.asarray([m[0] for m in locs], dtype=np.int64)
     seg, pos, side = index.snap(doors, heads)
     major = index.streets.major
     faces: dict[tuple[int, int], list[int]] = {}
     for r in range(len(locs)):
-        key = (int(seg[r]), int(side[r]) if major[seg[r]] else 0)
-        faces.setdefault(key, []).append(r)
-    for (s, _), rows in faces.items():
-        r_arr = np.asarray(rows, dtype=np.int64)
-        if major[s]:
-            sides = [r_arr]
-        else:
-            sides = [r_arr[side[r_arr] == 1], r_arr[side[r_arr] == -1]]
-            sides = [sd for sd in sides if len(sd)]
-        ordered: list[int] = []
-        for n_side, sd in enumerate(sides):
-            keyed = sorted(
-                sd.tolist(),
-                key=lambda r: (pos[r], house_number_key(doors.number[locs[r][0]])),
-                reverse=n_side == 1,
-            )
-            ordered.extend(keyed)
+        faces.setdefault((int(seg[r]), int(side[r])), []).append(r)
+    for (s, sd), rows in faces.items():
+        ordered = sorted(rows, key=lambda r: (pos[r], house_number_key(doors.number[locs[r][0]])))
         members = np.concatenate([locs[r] for r in ordered])
         xs, ys = doors.x[members], doors.y[members]
         units.doors.append(members)
         units.start.append((float(xs[0]), float(ys[0])))
         units.end.append((float(xs[-1]), float(ys[-1])))
         units.inner.append(float(np.hypot(np.diff(xs), np.diff(ys)).sum()))
+        units.face.append((s, sd, bool(major[s])))
     return units
 
 
@@ -177,6 +167,18 @@ def _chain(units: _Units, barriers: Barriers | None) -> list[tuple[int, bool]]:
         bad = segments_crossing(pts[ii, 0], pts[ii, 1], pts[jj, 0], pts[jj, 1], barriers)
         d[ii[bad], jj[bad]] += BARRIER_PENALTY_M
         d[jj[bad], ii[bad]] += BARRIER_PENALTY_M
+    # Crossing a major road straight from one face to the face opposite is what we avoid:
+    # walk one side of it, then the other.
+    faces = units.face
+    by_seg: dict[int, list[int]] = {}
+    for u, (sg, _sd, mj) in enumerate(faces):
+        if mj:
+            by_seg.setdefault(sg, []).append(u)
+    for us in by_seg.values():
+        for a in us:
+            for b in us:
+                if a != b:
+                    d[2 * a : 2 * a + 2, 2 * b : 2 * b + 2] += MAJOR_CROSSING_PENALTY_M
     # Start from a corner: the unit end farthest from the turf's centre.
     centre = pts.mean(axis=0)
     first = int(np.argmax(np.hypot(pts[:, 0] - centre[0], pts[:, 1] - centre[1])))

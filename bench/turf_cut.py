@@ -1,0 +1,177 @@
+"""Benchmark of the turf engine against its peers, on the same doors, in one run.
+
+    .venv/bin/python bench/turf_cut.py                 # Cambridge, target 80, by ward
+    .venv/bin/python bench/turf_cut.py --synthetic 1000000
+
+Rows: our engine through the real `cut_turfs` command (timed end to end, Django start-up and
+file reading included) and the engine alone; scikit-learn KMeans and k-means-constrained
+(size 60-100), each ward cut separately, walk order by nearest neighbour + 2-opt. Every row's
+metrics come from `turf.cutting.compute_metrics`, so they are computed the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from turf.cutting import DoorSet, compute_metrics, cut, order_walk  # noqa: E402
+from turf.cutting.io import (  # noqa: E402
+    DoorColumns,
+    parse_filter,
+    read_barriers,
+    read_doors_csv,
+    read_streets,
+)
+
+DATA = ROOT / ".." / "shared" / "data" / "cambridge"
+TARGET = 80
+
+HEADER = (
+    "| method | time | doors/turf | within ±10% | within ±25% | compactness | overlap "
+    "| walk km | split bldgs | barrier legs | contiguous |"
+)
+
+
+def row(method: str, seconds: float, m: dict[str, object]) -> str:
+    return (
+        f"| {method} | {seconds:.2f} s | {m['doors_per_turf_min']}-{m['doors_per_turf_max']} "
+        f"| {float(m['within_10pct']):.1%} | {float(m['within_25pct']):.1%} "
+        f"| {float(m['compactness']):.3f} | {float(m['overlap']):.2%} | {float(m['walk_km']):.1f} "
+        f"| {m['split_buildings']} | {m['barrier_legs']} | {m['contiguous_turfs']}/{m['turfs']} |"
+    )
+
+
+def command_args(out: str) -> list[str]:
+    d = "../shared/data/cambridge"
+    return [
+        sys.executable, "manage.py", "cut_turfs",
+        "--doors", f"{d}/address/doors.csv",
+        "--id-col", "address_id", "--building-col", "bldg_id",
+        "--street-col", "street", "--number-col", "house_number",
+        "--group-by", "ward", "--target", str(TARGET),
+        "--barriers", f"{d}/barriers/rail.geojson", f"{d}/barriers/water.geojson",
+        "--streets", f"{d}/streets/centerlines.geojson",
+        "--out", out,
+    ]  # fmt: skip
+
+
+def peer_cut(doors: DoorSet, method: str) -> list[list[int]]:
+    """Turfs (door indices) by a peer, each ward separately; walk order added by the caller."""
+    assert doors.group is not None
+    groups = np.asarray(doors.group)
+    turfs: list[list[int]] = []
+    for g in sorted(set(doors.group)):
+        members = np.flatnonzero(groups == g)
+        k = max(1, round(len(members) / TARGET))
+        xy = np.column_stack([doors.x[members], doors.y[members]])
+        if method == "kmeans":
+            from sklearn.cluster import KMeans
+
+            labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(xy)
+        else:
+            from k_means_constrained import KMeansConstrained
+
+            lo = min(60, len(members) // k)
+            hi = max(100, -(-len(members) // k))
+            labels = KMeansConstrained(
+                n_clusters=k, size_min=lo, size_max=hi, random_state=0
+            ).fit_predict(xy)
+        for c in range(k):
+            sel = members[labels == c]
+            if len(sel):
+                turfs.append(sel.tolist())
+    return turfs
+
+
+def cambridge() -> None:
+    if not (DATA / "address" / "doors.csv").exists():
+        sys.exit(f"Cambridge data not found at {DATA}")
+    rows: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "turfs.geojson")
+        t0 = time.perf_counter()
+        subprocess.run(command_args(out), cwd=ROOT, check=True, capture_output=True)
+        command_s = time.perf_counter() - t0
+        metrics = json.loads(Path(out).read_text())["metrics"]
+    rows.append(row("ours: `manage.py cut_turfs` end to end", command_s, metrics))
+
+    doors, proj = read_doors_csv(
+        DATA / "address" / "doors.csv",
+        DoorColumns(
+            id="address_id", building="bldg_id", street="street", number="house_number",
+            group="ward",
+        ),
+    )  # fmt: skip
+    barriers = read_barriers(
+        [DATA / "barriers" / "rail.geojson", DATA / "barriers" / "water.geojson"],
+        proj,
+        parse_filter(None),
+    )
+    streets = read_streets(DATA / "streets" / "centerlines.geojson", proj)
+    t0 = time.perf_counter()
+    res = cut(doors, target=TARGET, barriers=barriers, streets=streets)
+    engine_s = time.perf_counter() - t0
+    rows.append(row("ours: engine alone (`cut`)", engine_s, res.metrics))
+
+    for label, method in (
+        ("scikit-learn KMeans", "kmeans"),
+        ("k-means-constrained, size 60-100", "kmc"),
+    ):
+        t0 = time.perf_counter()
+        turfs = peer_cut(doors, method)
+        walks = [order_walk(doors, t, barriers=None) for t in turfs]
+        seconds = time.perf_counter() - t0
+        overall, _ = compute_metrics(doors, walks, target=TARGET, barriers=barriers)
+        rows.append(row(label, seconds, overall))
+    print(f"Cambridge MA, {len(doors)} doors, target {TARGET}, each ward cut separately\n")
+    print(HEADER)
+    print("|" + "---|" * 11)
+    print("\n".join(rows))
+
+
+def synthetic(n: int) -> None:
+    from turf.cutting.synthetic import synthetic_district
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    doors, barriers, streets = synthetic_district(n, wards=max(1, n // 20_000))
+    gen_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = cut(doors, target=TARGET, barriers=barriers, streets=streets, progress=print)
+    cut_s = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"synthetic district: {len(doors)} doors, generated in {gen_s:.1f} s")
+    print(HEADER)
+    print("|" + "---|" * 11)
+    print(row("ours: engine alone (`cut`)", cut_s, res.metrics))
+    print(
+        f"\npeak memory: {rss:.0f} MB RSS (ru_maxrss), {peak / 2**20:.0f} MB traced by tracemalloc"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--synthetic", type=int, help="cut a synthetic district of N doors")
+    args = parser.parse_args()
+    if args.synthetic:
+        synthetic(args.synthetic)
+    else:
+        cambridge()
+
+
+if __name__ == "__main__":
+    main()
