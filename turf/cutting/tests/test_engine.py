@@ -1,0 +1,172 @@
+"""Fast unit tests of the turf engine on small synthetic inputs (no Django)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from turf.cutting import (
+    Barriers,
+    CutError,
+    DoorSet,
+    LocalProjection,
+    compute_metrics,
+    cut,
+    order_walk,
+    turf_polygons,
+)
+from turf.cutting.synthetic import synthetic_district
+
+CAMBRIDGE = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "cambridge"
+
+
+def grid_doors(nx: int, ny: int, *, group: list[str] | None = None) -> DoorSet:
+    xs, ys = np.meshgrid(np.arange(nx) * 15.0, np.arange(ny) * 15.0)
+    n = nx * ny
+    return DoorSet(
+        ids=[f"d{i}" for i in range(n)],
+        x=xs.ravel(),
+        y=ys.ravel(),
+        building=[f"b{i}" for i in range(n)],
+        street=["Main St"] * n,
+        number=[str(i) for i in range(n)],
+        units=np.ones(n, dtype=np.int64),
+        group=group,
+    )
+
+
+def test_it_puts_every_door_in_exactly_one_turf() -> None:
+    doors = grid_doors(20, 20)
+    res = cut(doors, target=40)
+    ids = [d for t in res.turfs for d in t.door_ids]
+    assert sorted(ids) == sorted(doors.ids)
+    assert len(res.turfs) == 10
+    assert res.metrics["within_10pct"] == 1.0
+    assert res.metrics["overlap"] == 0.0
+    assert res.metrics["all_contiguous"]
+
+
+def test_it_never_splits_a_building() -> None:
+    doors = grid_doors(10, 10)
+    doors.building = [f"b{i // 5}" for i in range(100)]  # 5 doors per building
+    res = cut(doors, target=20)
+    assert res.metrics["split_buildings"] == 0
+
+
+def test_it_gives_an_oversize_building_turfs_of_its_own_in_unit_order() -> None:
+    doors = grid_doors(10, 10)
+    doors.building = ["tower" if i < 30 else f"b{i}" for i in range(100)]
+    doors.x[:30] = 0.0
+    doors.y[:30] = 0.0
+    res = cut(doors, target=10)
+    tower = [t for t in res.turfs if set(t.door_ids) <= {f"d{i}" for i in range(30)}]
+    assert sum(len(t.door_ids) for t in tower) == 30
+    assert all(len(t.door_ids) <= 12 for t in tower)
+    assert res.metrics["split_buildings"] == 0
+
+
+def test_it_keeps_groups_apart() -> None:
+    doors = grid_doors(20, 10, group=["w1" if i % 20 < 10 else "w2" for i in range(200)])
+    res = cut(doors, target=25)
+    for t in res.turfs:
+        groups = {doors.group[doors.ids.index(d)] for d in t.door_ids}  # type: ignore[index]
+        assert groups == {t.group}
+
+
+def test_it_does_not_walk_across_a_barrier() -> None:
+    doors, barriers, streets = synthetic_district(3000, seed=1)
+    res = cut(doors, target=80, barriers=barriers, streets=streets)
+    assert res.metrics["barrier_legs"] == 0
+    assert res.metrics["doors_missing"] == 0
+    assert res.metrics["split_buildings"] == 0
+    assert res.metrics["within_25pct"] == 1.0
+
+
+def test_it_rejects_bad_targets() -> None:
+    doors = grid_doors(3, 3)
+    with pytest.raises(CutError, match="positive"):
+        cut(doors, target=0)
+    with pytest.raises(CutError, match="larger than the number of doors"):
+        cut(doors, target=10)
+    with pytest.raises(CutError, match="no doors"):
+        cut(grid_doors(0, 0), target=1)
+
+
+def test_it_walks_a_block_face_in_house_number_order() -> None:
+    n = 10
+    doors = DoorSet(
+        ids=[f"d{i}" for i in range(n)],
+        x=np.arange(n) * 10.0,
+        y=np.full(n, 8.0),
+        building=[f"b{i}" for i in range(n)],
+        street=["Elm St"] * n,
+        number=[str(2 * i + 2) for i in range(n)],
+        units=np.ones(n, dtype=np.int64),
+    )
+    order = order_walk(doors, list(np.random.default_rng(0).permutation(n)))
+    assert order in (list(range(n)), list(range(n))[::-1])
+
+
+def test_it_keeps_doors_of_one_location_together() -> None:
+    doors = grid_doors(4, 4)
+    doors.x[[0, 5, 10]] = 100.0
+    doors.y[[0, 5, 10]] = 100.0
+    order = order_walk(doors, list(range(16)))
+    pos = sorted(order.index(i) for i in (0, 5, 10))
+    assert pos[2] - pos[0] == 2
+
+
+def test_it_counts_barrier_legs_and_overlap() -> None:
+    doors = grid_doors(4, 1)
+    wall = Barriers(lines=[shapely.LineString([(22.0, -5), (22.0, 5)])])
+    overall, per = compute_metrics(doors, [[0, 1, 2, 3]], target=4, barriers=wall)
+    assert overall["barrier_legs"] == 1
+    assert overall["walk_km"] == pytest.approx(0.045)
+    assert per[0]["barrier_legs"] == 1
+    square = grid_doors(3, 3)
+    overall, _ = compute_metrics(square, [[0, 2, 6, 8], [1, 3, 4, 5, 7]], target=4.5)
+    assert overall["overlap_doors"] == 1  # the centre door sits inside the corners' hull
+
+
+def test_it_draws_polygons_holding_only_their_own_doors() -> None:
+    doors = grid_doors(10, 10)
+    res = cut(doors, target=25)
+    polys = turf_polygons(doors, [t.indices for t in res.turfs])
+    pts = shapely.points(doors.x, doors.y)
+    for t, poly in zip(res.turfs, polys, strict=True):
+        inside = set(np.flatnonzero(shapely.covers(poly, pts)).tolist())
+        assert inside == set(t.indices)
+
+
+def test_it_projects_and_inverts() -> None:
+    proj = LocalProjection(-71.1, 42.37)
+    x, y = proj.forward([-71.1, -71.09], [42.37, 42.38])
+    assert x[0] == pytest.approx(0.0)
+    assert y[1] == pytest.approx(1111.95, rel=1e-3)
+    lon, lat = proj.inverse(x, y)
+    assert lon[1] == pytest.approx(-71.09)
+    assert lat[1] == pytest.approx(42.38)
+
+
+def test_it_cuts_cambridge_within_the_targets() -> None:
+    if not (CAMBRIDGE / "address" / "doors.csv").exists():
+        pytest.skip(f"Cambridge data not found at {CAMBRIDGE}")
+    from turf.cutting.io import DoorColumns, parse_filter, read_barriers, read_doors_csv
+
+    doors, proj = read_doors_csv(
+        CAMBRIDGE / "address" / "doors.csv",
+        DoorColumns(id="address_id", building="bldg_id", street="street", group="ward"),
+    )
+    barriers = read_barriers(
+        [CAMBRIDGE / "barriers" / "rail.geojson", CAMBRIDGE / "barriers" / "water.geojson"],
+        proj,
+        parse_filter(None),
+    )
+    res = cut(doors, target=80, barriers=barriers)
+    m = res.metrics
+    assert m["doors_missing"] == 0 and m["doors_in_several_turfs"] == 0
+    assert m["split_buildings"] == 0
+    assert m["within_10pct"] >= 0.95
