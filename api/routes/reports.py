@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from api.views import reports
+
+urlpatterns = [
+    path(
+        "campaigns/<int:campaign_id>/reports/contacts/",
+        reports.ContactReportView.as_view(),
+        name="campaign-contact-report",
+    ),
+]
