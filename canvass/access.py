@@ -2,10 +2,18 @@
 
 Rules:
 - Nothing crosses organizations or campaigns: a user without a membership in a campaign gets
-  `NotFound` for it and everything in it (never 403, never data).
-- Directors see everything in the campaign; organizers see turfs and progress, and voter PII
-  only for turfs assigned to their team; canvassers see only the turfs assigned to them (through
-  packets and sync); viewers (candidates) see aggregates only.
+  `NotFound` for it and everything in it (never 403, never data). Objects of the organization's
+  universe (districts, households, people) are reached only through a campaign the caller has a
+  role in, and only within that campaign's organization.
+- Directors see everything in the campaign.
+- Organizers see turfs and progress, and voter PII (addresses, names, phones) only for the
+  households of turfs currently assigned to a canvasser of their own team. An organizer without
+  a team sees no PII.
+- Canvassers see only the households and people of turfs assigned to them, through packets and
+  sync; they may not list the voter universe (the household and people lists answer 403).
+- Viewers (candidates) see aggregates only: campaigns, district maps with door counts, reports.
+- Districts are public-record geography with aggregate counts and no PII, so every role of the
+  campaign may read them (a canvasser needs the map too).
 """
 
 from __future__ import annotations
@@ -19,12 +27,14 @@ from django.utils import timezone
 
 from canvass.errors import Forbidden, NotFound
 from canvass.models import Campaign, Membership, Person, Role
-from turf.models import Assignment, Household, Turf
+from turf.models import Assignment, District, Household, Turf, TurfDoor
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
 STAFF_ROLES = frozenset({Role.DIRECTOR, Role.ORGANIZER})
 ALL_ROLES = frozenset(Role.values)
+# Roles that may list the voter universe (households and people with PII), DESIGN.md §1.
+UNIVERSE_ROLES = STAFF_ROLES
 
 
 def campaigns_visible_to(user: AnyUser) -> QuerySet[Campaign]:
@@ -59,6 +69,21 @@ def membership_require(
     return membership
 
 
+def universe_membership_require(*, user: AnyUser, campaign_id: int | str) -> Membership:
+    """Like `membership_require`, for listing households and people (voter PII).
+
+    Canvassers and viewers get a Forbidden with the stable code `universe_forbidden`:
+    canvassers reach voters only through their assigned turfs (packets, sync), viewers never.
+    """
+    membership = membership_require(user=user, campaign_id=campaign_id, roles=ALL_ROLES)
+    if membership.role not in UNIVERSE_ROLES:
+        raise Forbidden(
+            f"Your role ({membership.role}) cannot list the voter universe in this campaign.",
+            code="universe_forbidden",
+        )
+    return membership
+
+
 def assignments_active_for(user: AnyUser, *, at: datetime | None = None) -> QuerySet[Assignment]:
     """Open, unexpired assignments of the user to published turfs."""
     if not user.is_authenticated:
@@ -81,8 +106,14 @@ def team_turf_ids(membership: Membership) -> QuerySet[Assignment]:
     )
 
 
+def _households_in_turfs(turf_ids: QuerySet) -> QuerySet[TurfDoor]:
+    # A `pk__in` subquery rather than a join + DISTINCT: a door in two turfs must not come back
+    # twice, and DISTINCT over wide rows (and annotations) is slow and fragile on PostgreSQL.
+    return TurfDoor.objects.filter(turf_id__in=turf_ids).values("household_id")
+
+
 def households_visible_to(membership: Membership) -> QuerySet[Household]:
-    """Households the member may list with addresses (voter PII)."""
+    """Households the member may see with addresses (voter PII), within the campaign's org."""
     campaign = membership.campaign
     qs = Household.objects.filter(organization_id=campaign.organization_id)
     if membership.role == Role.DIRECTOR:
@@ -90,23 +121,33 @@ def households_visible_to(membership: Membership) -> QuerySet[Household]:
     if membership.role == Role.ORGANIZER:
         if membership.team_id is None:
             return qs.none()
-        return qs.filter(turf_doors__turf_id__in=team_turf_ids(membership)).distinct()
+        return qs.filter(pk__in=_households_in_turfs(team_turf_ids(membership)))
     if membership.role == Role.CANVASSER:
         turf_ids = (
             assignments_active_for(membership.user)
             .filter(campaign_id=campaign.pk)
             .values("turf_id")
         )
-        return qs.filter(turf_doors__turf_id__in=turf_ids).distinct()
+        return qs.filter(pk__in=_households_in_turfs(turf_ids))
     return qs.none()
 
 
 def people_visible_to(membership: Membership) -> QuerySet[Person]:
+    """People the member may see (names, phones: voter PII), within the campaign's org.
+
+    Directors see everyone, including people without a household; others only the residents
+    of the households they may see.
+    """
     campaign = membership.campaign
     qs = Person.objects.filter(organization_id=campaign.organization_id)
     if membership.role == Role.DIRECTOR:
         return qs
     return qs.filter(household__in=households_visible_to(membership).values("pk"))
+
+
+def districts_visible_to(membership: Membership) -> QuerySet[District]:
+    """Districts of the campaign's organization: every role (maps carry no PII)."""
+    return District.objects.filter(organization_id=membership.campaign.organization_id)
 
 
 def turfs_visible_to(membership: Membership) -> QuerySet[Turf]:
