@@ -12,8 +12,12 @@ bounded memory (two float arrays and one id array per call).
 Boundary rule (documented, deterministic): for every kind except `custom`, a door gets at most
 one district of each kind. A door strictly inside a district gets that district; a door exactly
 on a shared boundary (strictly inside none of that kind) gets the touching district with the
-lowest id. `custom` districts may overlap on purpose, so a door gets every custom district that
-covers it (boundary included).
+lowest id. A door inside no district of a kind but within `snap_metres` (default 15 m, measured
+in degrees x 111,320 m, so a little less east-west) of one gets the nearest: address points sit on
+parcel centroids, and district layers clipped to a city outline leave a few doors metres outside
+every polygon (27 of the 17,463 Cambridge doors, all within 10.3 m, which the city's own table
+assigns to the adjacent precinct). `custom` districts may overlap on purpose, so a door gets every
+custom district that covers it (boundary included) and is never snapped.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from django.db import transaction
+from django.db import connection, transaction
 from shapely.geometry import shape
 
 from canvass.models import Organization
@@ -32,6 +36,8 @@ from turf.models import District, DistrictKind, Household
 Progress = Callable[[str], None]
 
 CHUNK = 5_000
+SNAP_METRES = 15.0
+METRES_PER_DEGREE = 111_320.0
 
 
 def district_geometry(district: District) -> Any:
@@ -50,6 +56,7 @@ def households_assign_districts(
     household_ids: Sequence[int] | None = None,
     district_ids: Sequence[int] | None = None,
     progress: Progress | None = None,
+    snap_metres: float = SNAP_METRES,
 ) -> int:
     """Recompute the district links of doors by point-in-polygon; returns the links written.
 
@@ -109,6 +116,16 @@ def households_assign_districts(
         if kind == DistrictKind.CUSTOM:
             continue
         final = np.where(chosen_strict != -1, chosen_strict, chosen_edge)
+        lost = np.nonzero(final == -1)[0]
+        if lost.size and snap_metres > 0:
+            geoms = [district_geometry(d) for d in group]
+            tree = shapely.STRtree(geoms)
+            points = shapely.points(lon[lost], lat[lost])
+            pairs = tree.query_nearest(
+                points, max_distance=snap_metres / METRES_PER_DEGREE, all_matches=False
+            )
+            # pairs[0]: index into `points`; pairs[1]: index into `group` (nearest district).
+            final[lost[pairs[0]]] = [group[int(j)].pk for j in pairs[1]]
         hit = np.nonzero(final != -1)[0]
         links.extend(zip(ids[hit].tolist(), final[hit].tolist(), strict=True))
         if progress:
@@ -124,13 +141,16 @@ def households_assign_districts(
         else:
             for chunk in _chunks(list(household_ids), 900):
                 scope.filter(household_id__in=list(chunk)).delete()
+        # Raw executemany rather than bulk_create: building and compiling 70,000 model instances
+        # cost ~7 s for the Cambridge doors; two ints per row need none of the ORM's machinery.
+        table = connection.ops.quote_name(through._meta.db_table)
+        sql = f"INSERT INTO {table} (household_id, district_id) VALUES (%s, %s)"
         written = 0
-        for start in range(0, len(links), CHUNK):
-            batch = [
-                through(household_id=h, district_id=d) for h, d in links[start : start + CHUNK]
-            ]
-            through.objects.bulk_create(batch, batch_size=CHUNK)
-            written += len(batch)
-            if progress and len(links) > CHUNK:
-                progress(f"  wrote {written:,} / {len(links):,} links")
+        with connection.cursor() as cursor:
+            for start in range(0, len(links), CHUNK):
+                batch = links[start : start + CHUNK]
+                cursor.executemany(sql, batch)
+                written += len(batch)
+                if progress and len(links) > CHUNK:
+                    progress(f"  wrote {written:,} / {len(links):,} links")
     return written
