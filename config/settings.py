@@ -208,7 +208,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Several models have a `kind` / `status` field with different choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "DistrictKindEnum": "turf.models.DistrictKind",
+        "LayerKindEnum": "turf.models.LayerKind",
+        "TurfStatusEnum": "turf.models.TurfStatus",
+        "QuestionKindEnum": "canvass.models.QuestionKind",
+        "SignupKindEnum": "canvass.models.SignupKind",
+        "ImportKindEnum": "canvass.models.ImportKind",
+        "ImportStatusEnum": "canvass.models.ImportStatus",
+    },
 }
 
 # Security: production defaults, relaxed only for local DEBUG.
