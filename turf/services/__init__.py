@@ -1,0 +1,1 @@
+"""Write services of the geography app (turfs, layers, point-in-polygon)."""
