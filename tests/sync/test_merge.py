@@ -1,0 +1,151 @@
+"""The merge services (canvass.sync.merge), called directly."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from canvass.models import (
+    ContactAttempt,
+    HouseholdResult,
+    Person,
+    SupporterScore,
+    SyncLedgerEntry,
+)
+from canvass.sync.merge import (
+    household_result_recompute,
+    supporter_score_recompute,
+    sync_items_merge,
+)
+from tests.sync.conftest import doors_of, people_at
+
+pytestmark = pytest.mark.django_db
+
+
+def receipts_of(user, items, **kw):
+    return [r.as_dict() for r in sync_items_merge(user=user, device_id="dev-1", items=items, **kw)]
+
+
+def test_it_stores_a_contact_and_derives_the_score_and_the_door_result(
+    assigned_turf, canvasser, contact_item
+):
+    door = doors_of(assigned_turf)[0]
+    person = people_at(door)[0]
+    item = contact_item(door, person=person.pk, result_code="canvassed", supporter_id=2)
+
+    [receipt] = receipts_of(canvasser, [item])
+
+    assert receipt == {
+        "id": item["id"],
+        "status": "created",
+        "reason": None,
+        "message": "Stored.",
+        "object_id": item["id"],
+        "flags": [],
+    }
+    attempt = ContactAttempt.objects.get()
+    assert str(attempt.id) == item["id"]
+    assert attempt.turf_id == assigned_turf.pk
+    assert attempt.supporter_id == 2
+    score = SupporterScore.objects.get()
+    assert (score.person_id, score.score, score.attempt_id) == (person.pk, 2, attempt.id)
+    result = HouseholdResult.objects.get()
+    assert (result.household_id, result.attempts, result.ever_contacted, result.is_final) == (
+        door.pk,
+        1,
+        True,
+        True,
+    )
+    assert SyncLedgerEntry.objects.get().client_id == attempt.id
+
+
+def test_it_answers_duplicate_for_a_retried_item_and_changes_nothing(
+    assigned_turf, canvasser, contact_item
+):
+    door = doors_of(assigned_turf)[0]
+    item = contact_item(door)
+    receipts_of(canvasser, [item])
+
+    [receipt] = receipts_of(canvasser, [item])
+
+    assert (receipt["status"], receipt["reason"], receipt["object_id"]) == (
+        "duplicate",
+        None,
+        item["id"],
+    )
+    assert ContactAttempt.objects.count() == 1
+    assert HouseholdResult.objects.get().attempts == 1
+
+
+def test_it_rejects_the_same_id_with_different_content_as_an_id_conflict(
+    assigned_turf, canvasser, contact_item
+):
+    door = doors_of(assigned_turf)[0]
+    item = contact_item(door)
+    receipts_of(canvasser, [item])
+
+    [receipt] = receipts_of(canvasser, [{**item, "notes": "changed"}])
+
+    assert (receipt["status"], receipt["reason"]) == ("rejected", "id_conflict")
+    assert ContactAttempt.objects.get().notes == ""
+
+
+def test_it_keeps_the_latest_supporter_id_whatever_the_arrival_order(
+    assigned_turf, canvasser, contact_item
+):
+    door = doors_of(assigned_turf)[0]
+    person = people_at(door)[0]
+    now = timezone.now()
+    later = contact_item(
+        door, person=person.pk, supporter_id=1, device_time=(now - timedelta(hours=1)).isoformat()
+    )
+    earlier = contact_item(
+        door, person=person.pk, supporter_id=5, device_time=(now - timedelta(hours=2)).isoformat()
+    )
+
+    receipts_of(canvasser, [later])
+    receipts_of(canvasser, [earlier])
+
+    score = SupporterScore.objects.get()
+    assert (score.score, str(score.attempt_id)) == (1, later["id"])
+    result = HouseholdResult.objects.get()
+    assert (result.attempts, str(result.attempt_id)) == (2, later["id"])
+    assert (
+        supporter_score_recompute(campaign_id=assigned_turf.campaign_id, person_id=person.pk).score
+        == 1
+    )
+    assert (
+        household_result_recompute(
+            campaign_id=assigned_turf.campaign_id, household_id=door.pk
+        ).attempts
+        == 2
+    )
+
+
+def test_it_creates_a_new_person_once_and_lets_a_contact_name_them(
+    assigned_turf, canvasser, contact_item
+):
+    door = doors_of(assigned_turf)[0]
+    new_id = str(uuid.uuid4())
+    new_person = {
+        "kind": "new_person",
+        "id": new_id,
+        "household": door.pk,
+        "first_name": "Ana",
+        "last_name": "Diaz",
+        "device_time": timezone.now().isoformat(),
+    }
+    contact = contact_item(door, person=new_id, result_code="canvassed", supporter_id=3)
+
+    receipts = receipts_of(canvasser, [contact, new_person])
+    again = receipts_of(canvasser, [new_person])
+
+    assert [r["status"] for r in receipts] == ["created", "created"], receipts
+    assert again[0]["status"] == "duplicate"
+    created = Person.objects.get(first_name="Ana")
+    assert receipts[1]["object_id"] == str(created.pk)
+    assert created.source == "door"
+    assert SupporterScore.objects.get().person_id == created.pk
