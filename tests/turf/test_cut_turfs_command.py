@@ -93,7 +93,7 @@ def test_it_reads_projected_coordinates(tmp_path: Path) -> None:
         (tiny_rows(), ["--target", "0"], "positive"),
         (tiny_rows(), ["--target", "61"], "larger than the number of doors"),
         ([], ["--target", "10"], "no doors"),
-        (tiny_rows()[:3] + [["x", 1, "Elm St", "b", 1, "1", "", ""]], ["--target", "2"], "row 5"),
+        ([*tiny_rows()[:3], ["x", 1, "Elm St", "b", 1, "1", "", ""]], ["--target", "2"], "row 5"),
     ],
 )
 def test_it_reports_bad_input_as_a_command_error(

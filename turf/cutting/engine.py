@@ -106,7 +106,8 @@ def _largest_remainder(weights: np.ndarray, total: int) -> IntArray:
     if rest > 0:
         order = np.argsort(-(share - np.floor(share)))
         base[order[:rest]] += 1
-    return base
+    out: IntArray = base
+    return out
 
 
 def _cut_group(
@@ -133,7 +134,10 @@ def _cut_group(
     def doors_of(bs: IntArray) -> IntArray:
         if len(bs) == 0:
             return np.zeros(0, dtype=np.int64)
-        return members[np.concatenate([door_order[bstart[b] : bstart[b + 1]] for b in bs])]
+        picked: IntArray = members[
+            np.concatenate([door_order[bstart[b] : bstart[b + 1]] for b in bs])
+        ]
+        return picked
 
     # Oversize buildings get turfs of their own, in unit (house number) order.
     big = np.flatnonzero(bw > cap)

@@ -132,7 +132,7 @@ class DoorSet:
             street.append(str(rec.get("street") or ""))
             number.append(str(rec.get("number") or ""))
             u = rec.get("units")
-            units.append(max(1, int(u)) if u not in (None, "") else 1)
+            units.append(max(1, round(float(u))) if u is not None and u != "" else 1)
             g = rec.get("group")
             if g is not None:
                 has_group = True

@@ -2,12 +2,13 @@
 
 Street-aware when centerlines are given: each door is snapped to a segment of its own street
 (same normalised name, else the nearest segment) and to a side of it; a block face is the doors
-of one side of one segment, ordered along the segment (then by house number). A quiet street's
-block is walked as one unit, up one side and back down the other, crossing at the far corner;
-a major or divided road's faces are walked as separate units, one side at a time. Units are
-chained from a corner by nearest neighbour, then improved by 2-opt on the sequence of units
-(never of single doors, so no zig-zag across a street mid-block), with legs crossing a barrier
-penalised. Without streets every distinct location is a unit. Doors at one location are
+of one side of one segment, ordered along the segment (then by house number), and is walked
+whole, end to end. Faces are chained from a corner (the face end farthest from the turf's
+centre) by nearest neighbour, then improved by 2-opt on the sequence of faces (never of single
+doors, so no zig-zag across a street mid-block): on a quiet street the opposite face is next
+across the corner, so both sides go together; going straight from one face of a major or
+divided road to the face opposite is penalised, so such roads are walked one side, then the
+other. Legs crossing a barrier are penalised heavily. Without streets every distinct location is a unit. Doors at one location are
 always consecutive.
 """
 
@@ -81,7 +82,7 @@ class StreetIndex:
 
 def order_walk(
     doors: DoorSet,
-    indices: Sequence[int],
+    indices: Sequence[int] | IntArray,
     *,
     streets: Streets | StreetIndex | None = None,
     barriers: Barriers | None = None,
