@@ -1398,6 +1398,12 @@ _SINGLE_ORDER = (SyncItemKind.NEW_PERSON, SyncItemKind.CORRECTION, SyncItemKind.
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass
+class BatchResult:
+    campaign_id: int
+    receipts: list[Receipt]
+
+
 def sync_items_merge(
     *,
     user: AbstractBaseUser,
@@ -1411,6 +1417,24 @@ def sync_items_merge(
     Raises NotFound (campaign outside the caller's reach), Forbidden (viewer), InvalidInput
     (`campaign_required`, bad device_id, too many items: `too_many_items`, status 413).
     """
+    return sync_batch_merge(
+        user=user,
+        device_id=device_id,
+        items=items,
+        campaign_id=campaign_id,
+        received_at=received_at,
+    ).receipts
+
+
+def sync_batch_merge(
+    *,
+    user: AbstractBaseUser,
+    device_id: str,
+    items: Sequence[Any],
+    campaign_id: int | str | None = None,
+    received_at: datetime | None = None,
+) -> BatchResult:
+    """`sync_items_merge`, also telling which campaign the batch went to."""
     if len(items) > settings.SYNC_MAX_ITEMS:
         raise batch_too_large(len(items))
     if not user.is_authenticated:
@@ -1441,7 +1465,7 @@ def sync_items_merge(
                 strict=True,
             ):
                 receipts[index] = receipt
-    return [r for r in receipts if r is not None]
+    return BatchResult(campaign_id=ctx.campaign_id, receipts=[r for r in receipts if r is not None])
 
 
 def batch_too_large(count: int) -> InvalidInput:
@@ -1527,6 +1551,7 @@ __all__ = [
     "CREATED",
     "DUPLICATE",
     "REJECTED",
+    "BatchResult",
     "MergeContext",
     "Receipt",
     "batch_too_large",
@@ -1540,6 +1565,7 @@ __all__ = [
     "person_create_at_door",
     "signup_merge",
     "supporter_score_recompute",
+    "sync_batch_merge",
     "sync_campaign_resolve",
     "sync_items_merge",
 ]
