@@ -1,0 +1,157 @@
+"""manage.py seed_demo: the demo organization, campaign, cast and synthetic universe."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from canvass.demo import DEMO_CAMPAIGN_NAME, DEMO_ORG_NAME
+from canvass.models import (
+    Campaign,
+    CampaignGoal,
+    Membership,
+    Organization,
+    Person,
+    Question,
+    ResultCode,
+    Script,
+)
+from turf.models import District, Household, MapLayer
+
+pytestmark = pytest.mark.django_db
+
+CAST = {
+    "director": ("director", None),
+    "organizer1": ("organizer", "North Team"),
+    "organizer2": ("organizer", "South Team"),
+    "canvasser1": ("canvasser", "North Team"),
+    "canvasser2": ("canvasser", "North Team"),
+    "canvasser3": ("canvasser", "North Team"),
+    "canvasser4": ("canvasser", "South Team"),
+    "canvasser5": ("canvasser", "South Team"),
+    "canvasser6": ("canvasser", "South Team"),
+    "viewer": ("viewer", None),
+}
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", "--doors", "300", "--force", *args, stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {
+        "orgs": Organization.objects.count(),
+        "campaigns": Campaign.objects.count(),
+        "users": get_user_model().objects.count(),
+        "memberships": Membership.objects.count(),
+        "doors": Household.objects.count(),
+        "people": Person.objects.count(),
+        "districts": District.objects.count(),
+        "layers": MapLayer.objects.count(),
+        "links": Household.districts.through.objects.count(),
+    }
+
+
+def test_it_creates_the_demo_campaign_and_cast():
+    output = seed()
+    org = Organization.objects.get()
+    assert org.name == DEMO_ORG_NAME
+    campaign = Campaign.objects.get(organization=org)
+    assert campaign.name == DEMO_CAMPAIGN_NAME and campaign.election_date is not None
+    roles = {
+        m.user.username: (m.role, m.team.name if m.team else None)
+        for m in Membership.objects.filter(campaign=campaign).select_related("user", "team")
+    }
+    assert roles == CAST
+    User = get_user_model()
+    for username in [*CAST, "admin"]:
+        assert User.objects.get(username=username).check_password(f"demo-{username}")
+        assert f"demo-{username}" in output
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    assert not User.objects.filter(username="director", is_staff=True).exists()
+    assert "/api/auth/token/" in output and "/api/docs/" in output and "curl" in output
+
+
+def test_it_sets_goals_result_codes_and_a_branching_script():
+    seed()
+    campaign = Campaign.objects.get()
+    goals = dict(CampaignGoal.objects.filter(campaign=campaign).values_list("metric", "target"))
+    assert set(goals) == {"doors_knocked", "contacts", "voter_registrations", "signups"}
+    assert ResultCode.objects.filter(campaign=campaign).count() == 10
+    script = Script.objects.get(campaign=campaign, is_active=True)
+    questions = list(Question.objects.filter(script=script).order_by("position"))
+    assert [q.key for q in questions] == ["supporter_id", "will_vote", "top_issue", "rent_increase"]
+    assert [q.kind for q in questions] == ["supporter_id", "yes_no", "single_choice", "yes_no"]
+    branch = questions[3]
+    assert branch.show_if_question == questions[2]
+    assert [o.value for o in branch.show_if_options.all()] == ["housing"]
+    assert questions[1].show_if_question is None
+
+
+def test_it_loads_the_synthetic_universe():
+    output = seed()
+    org = Organization.objects.get()
+    assert Household.objects.filter(organization=org).count() == 300
+    assert Person.objects.filter(organization=org).count() > 300
+    kinds = set(District.objects.values_list("kind", flat=True))
+    assert kinds == {"state_house", "ward", "precinct"}
+    assert District.objects.filter(kind="precinct", parent__isnull=True).count() == 0
+    # Every door lies in exactly one district of each kind.
+    through = Household.districts.through
+    assert through.objects.count() == 300 * 3
+    assert set(MapLayer.objects.values_list("kind", flat=True)) == {"rail", "water", "streets"}
+    assert MapLayer.objects.get(kind="streets").feature_count > 10
+    multi = Household.objects.exclude(unit="").values("building_key").distinct().count()
+    assert multi > 0
+    assert "Loading 300 doors" in output and "Demo loaded" in output
+
+
+def test_it_does_nothing_the_second_time():
+    seed()
+    before = counts()
+    output = seed()
+    assert counts() == before
+    assert "already exists" in output and "nothing changed" in output
+
+
+def test_it_rebuilds_with_reset():
+    seed()
+    before = counts()
+    old_org = Organization.objects.get().pk
+    output = seed("--reset")
+    assert counts() == before
+    assert Organization.objects.get().pk != old_org
+    assert "Deleting the demo organization" in output
+
+
+def test_it_leaves_other_organizations_alone_on_reset(org, campaign, director):
+    seed()
+    seed("--reset")
+    assert Organization.objects.filter(pk=org.pk).exists()
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+    assert Membership.objects.filter(campaign=campaign, user=director).exists()
+
+
+def test_it_refuses_to_run_with_debug_off_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", "--doors", "300", stdout=StringIO())
+    assert counts()["orgs"] == 0 and counts()["users"] == 0
+
+
+def test_it_rejects_a_bad_door_count():
+    with pytest.raises(CommandError, match="--doors"):
+        call_command("seed_demo", "--doors", "0", "--force", stdout=StringIO())
+    assert counts()["orgs"] == 0
+
+
+def test_it_rejects_a_missing_real_data_folder(tmp_path):
+    with pytest.raises(CommandError, match="not a folder"):
+        seed("--real-data", str(tmp_path / "nope"))
+    assert counts()["orgs"] == 0
