@@ -279,3 +279,79 @@ def mapped_value(row: dict[str, str], mapping: dict[str, str], field: str) -> st
 def mapping_columns(mapping: dict[str, str]) -> list[str]:
     """The source columns a mapping reads (constants excluded)."""
     return [c for c in mapping.values() if c and not c.startswith("=")]
+
+
+def organization_resolve(*, slug: str, create: bool = False) -> Organization:
+    """The organization a command imports into; created (named after the slug) if asked."""
+    from django.core.management.base import CommandError
+
+    org = Organization.objects.filter(slug=slug).first()
+    if org is not None:
+        return org
+    if not create:
+        raise CommandError(
+            f"No organization with slug {slug!r}. Pass --create-org to create it, or create it "
+            f"in the admin first."
+        )
+    from canvass.services import organization_create
+
+    return organization_create(name=slug.replace("-", " ").title(), slug=slug)
+
+
+def run_summary(run: ImportRun) -> str:
+    """One line for the command line: rows, created, updated, unchanged, matched, time."""
+    parts = [
+        f"{run.get_kind_display()} import #{run.pk} {run.status}",
+        f"rows {run.total_rows:,}",
+        f"created {run.created_count:,}",
+        f"updated {run.updated_count:,}",
+        f"unchanged {run.unchanged_count:,}",
+    ]
+    if run.kind == "voters":
+        parts += [f"matched {run.matched_count:,}", f"unmatched {run.unmatched_count:,}"]
+        if run.options.get("matched_building"):
+            parts.append(f"(building-level {run.options['matched_building']:,})")
+    if run.error_count:
+        parts.append(f"not imported {run.error_count:,}")
+    if "links" in run.options:
+        parts.append(f"district links {run.options['links']:,}")
+    parts.append(f"time {run.options.get('seconds', 0):.2f} s")
+    return ", ".join(parts)
+
+
+def rows_insert(model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """INSERT plain rows (attname -> str/int/float/None) with one executemany per batch.
+
+    Why not bulk_create: for a 100,000-row voter file, building model instances and letting the
+    SQL compiler prepare every value cost ~70% of the import's CPU time. Fields the rows leave out
+    get their model default (or now() for auto_now/auto_now_add, NULL when nullable), prepared
+    once per batch; a field with neither makes this fail loudly rather than insert garbage.
+    """
+    if not rows:
+        return
+    from django.db import connection
+
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    given = rows[0].keys()
+    static: dict[str, Any] = {}
+    for f in fields:
+        if f.attname in given:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            value: Any = now
+        else:
+            value = f.get_default()  # the declared default, "" for text fields, else None
+            if value is None and not f.null:
+                raise ValueError(f"{model.__name__}.{f.name} has no value and no default.")
+        static[f.attname] = f.get_db_prep_save(value, connection)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
+    params = [
+        tuple(row[f.attname] if f.attname in row else static[f.attname] for f in fields)
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

@@ -39,6 +39,7 @@ from turf.imports.common import (
     mapped_value,
     mapping_columns,
     open_binary,
+    rows_insert,
 )
 from turf.models import Household
 from turf.services.geo import households_assign_districts
@@ -333,13 +334,13 @@ class _DoorWriter:
                 organization=self.organization, external_id__in=list(self.batch)
             ).only("id", "external_id", *_COMPARED)
         }
-        new: list[Household] = []
+        new: list[dict[str, Any]] = []
         changed: list[Household] = []
         now = timezone.now()
         for ext, values in self.batch.items():
             current = existing.get(ext)
             if current is None:
-                new.append(Household(organization=self.organization, external_id=ext, **values))
+                new.append({"organization_id": self.organization.pk, "external_id": ext, **values})
                 continue
             if all(getattr(current, f) == values[f] for f in _COMPARED):
                 self.counts["unchanged"] += 1
@@ -351,9 +352,13 @@ class _DoorWriter:
             current.updated_at = now
             changed.append(current)
         if new:
-            created = Household.objects.bulk_create(new, batch_size=BATCH)
-            self.to_locate.extend(h.pk for h in created)
-            self.counts["created"] += len(created)
+            rows_insert(Household, new)
+            self.to_locate.extend(
+                Household.objects.filter(
+                    organization=self.organization, external_id__in=[r["external_id"] for r in new]
+                ).values_list("id", flat=True)
+            )
+            self.counts["created"] += len(new)
         if changed:
             Household.objects.bulk_update(changed, [*_COMPARED, "updated_at"], batch_size=BATCH)
             self.counts["updated"] += len(changed)
