@@ -243,7 +243,7 @@ def _turfs_refresh(campaign: Campaign, turfs_doors: Sequence[tuple[Turf, Sequenc
         _, per_turf = compute_metrics(
             doors.doorset, [walk], target=_turf_target(turf, len(walk)), barriers=barriers
         )
-        polygon = turf_polygons(doors.doorset, [walk])[0]
+        polygon = _turf_polygon(doors.doorset, walk)
         TurfDoor.objects.filter(turf=turf).delete()
         TurfDoor.objects.bulk_create(
             [TurfDoor(turf=turf, household_id=doors.ids[i], position=p) for p, i in enumerate(walk)]
@@ -253,6 +253,17 @@ def _turfs_refresh(campaign: Campaign, turfs_doors: Sequence[tuple[Turf, Sequenc
         turf.polygon = _geojson(polygon, doors.projection)
         turf.full_clean()
         turf.save()
+
+
+def _turf_polygon(doorset: DoorSet, walk: Sequence[int]) -> Any:
+    """The engine's polygon of one turf; for fewer than 3 distinct locations (where the
+    engine's Voronoi union fails) the doors' hull buffered like the engine's (20 m)."""
+    try:
+        return turf_polygons(doorset, [walk])[0]
+    except shapely.errors.GEOSException:
+        idx = np.asarray(walk, dtype=np.int64)
+        points = shapely.multipoints(np.column_stack([doorset.x[idx], doorset.y[idx]]))
+        return shapely.buffer(shapely.convex_hull(points), 20.0, quad_segs=2)
 
 
 def _turf_door_ids(turf: Turf) -> list[int]:
@@ -458,6 +469,13 @@ def _cut_compute(
         )
     except CutError as exc:
         raise InvalidInput(str(exc), code="cut_failed") from exc
+    except shapely.errors.GEOSException as exc:
+        # The engine's polygons fail on turfs with fewer than 3 distinct door locations
+        # (reported to the engine's owner); a clear 400 rather than a 500 meanwhile.
+        raise InvalidInput(
+            f"The engine could not draw the turf polygons ({exc}); try fewer turfs.",
+            code="cut_failed",
+        ) from exc
     return CutOutcome(spec=spec, district=district, doors=doors, result=result, excluded=total - n)
 
 
@@ -710,9 +728,23 @@ def _shape_of(turf: Turf, projection: LocalProjection) -> Any:
         return None
 
 
+def _adjacency_limit(doors: _Doors) -> float:
+    """How far apart two turfs may be and still count as adjacent: ADJACENT_M, or 1.5 times
+    the median distance between neighbouring door locations where doors are sparse (a rural
+    road, a grid of big lots), so "next to each other" scales with the neighbourhood."""
+    from scipy.spatial import cKDTree
+
+    xy = np.unique(np.column_stack([doors.doorset.x, doors.doorset.y]), axis=0)
+    if len(xy) < 2:
+        return ADJACENT_M
+    dist, _ = cKDTree(xy).query(xy, k=2)
+    return max(ADJACENT_M, 1.5 * float(np.median(dist[:, 1])))
+
+
 @transaction.atomic
 def turf_merge(*, turf: Turf, other_id: int, actor: AbstractBaseUser | None = None) -> Turf:
-    """Merge draft `other_id` into draft `turf` (adjacent: polygons within ADJACENT_M metres).
+    """Merge draft `other_id` into draft `turf` when adjacent (polygons within
+    `_adjacency_limit` metres: 40 m in a city, more where doors are sparse).
 
     The other turf is deleted; 400 `turfs_not_adjacent` when they are apart.
     """
@@ -736,9 +768,10 @@ def turf_merge(*, turf: Turf, other_id: int, actor: AbstractBaseUser | None = No
         a = shapely.convex_hull(shapely.multipoints(np.column_stack([x[ia], y[ia]])))
         b = shapely.convex_hull(shapely.multipoints(np.column_stack([x[ib], y[ib]])))
     gap = float(a.distance(b))
-    if gap > ADJACENT_M:
+    limit = _adjacency_limit(doors)
+    if gap > limit:
         raise InvalidInput(
-            f"The turfs are {gap:.0f} m apart; only adjacent turfs (within {ADJACENT_M:.0f} m) "
+            f"The turfs are {gap:.0f} m apart; only adjacent turfs (within {limit:.0f} m) "
             "can be merged.",
             code="turfs_not_adjacent",
             fields={"other": [f"{gap:.0f} m away"]},
