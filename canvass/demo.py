@@ -11,6 +11,7 @@ with DEBUG off unless forced, because a server with well-known passwords is an o
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,13 +23,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, get_hasher
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count
 from shapely.geometry import shape
 
+from canvass.errors import InvalidInput
 from canvass.models import (
     Campaign,
     ContactAttempt,
     GoalMetric,
     HouseholdResult,
+    Membership,
     Organization,
     Person,
     QuestionKind,
@@ -39,7 +43,7 @@ from canvass.models import (
 )
 from canvass.services import campaign_create, membership_grant, organization_create, script_create
 from turf.addresses import address_key
-from turf.models import District, DistrictKind, Household, LayerKind, MapLayer
+from turf.models import Assignment, District, DistrictKind, Household, LayerKind, MapLayer, Turf
 from turf.synthetic import SyntheticCity, SyntheticVoters, city_generate, voters_generate
 
 Progress = Callable[[str], None]
@@ -56,6 +60,7 @@ DEMO_GOALS: dict[str, int] = {
 }
 ADMIN_USERNAME = "admin"
 DEMO_HASH_ITERATIONS = 1_000
+REAL_UNITS_CAP = 3
 BATCH = 2_000
 
 
@@ -139,6 +144,20 @@ class DemoResult:
     layers: int = 0
     turfs: int = 0
     users: list[DemoUser] = field(default_factory=list)
+    # (canvasser username, turf list number) of the demo's open assignments.
+    assignments: list[tuple[str, str]] = field(default_factory=list)
+
+
+def demo_assignments(*, campaign: Campaign) -> list[tuple[str, str]]:
+    """(canvasser username, list number) of the campaign's open assignments."""
+    return [
+        (username, list_number or "")
+        for username, list_number in Assignment.objects.filter(
+            campaign=campaign, ended_at__isnull=True
+        )
+        .order_by("canvasser__username", "turf__list_number")
+        .values_list("canvasser__username", "turf__list_number")
+    ]
 
 
 def demo_organization() -> Organization | None:
@@ -171,7 +190,7 @@ def demo_seed(
     seed: int = 7,
     real_data: Path | None = None,
     reset: bool = False,
-    turfs: bool = False,
+    turfs: bool = True,
     turf_target: int = 80,
     progress: Progress | None = None,
 ) -> DemoResult:
@@ -179,8 +198,8 @@ def demo_seed(
 
     Synthetic by default (`doors` doors from `turf.synthetic.city_generate(doors, seed)`); with
     `real_data` (a Cambridge data folder) the real districts and doors are imported instead and
-    synthetic voters are placed on them. With `turfs`, the state house district is cut into
-    published turfs assigned to the canvassers. Returns what exists afterwards; `created` is
+    synthetic voters are placed on them. With `turfs` (the default), the state house district is
+    cut into draft turfs, a dozen of which are published and assigned to the canvassers. Returns what exists afterwards; `created` is
     False when the demo was already present (nothing changed).
     """
     say = progress or (lambda _msg: None)
@@ -199,6 +218,7 @@ def demo_seed(
             layers=MapLayer.objects.filter(organization=existing).count(),
             turfs=campaign.turfs.count(),
             users=[*DEMO_USERS, ADMIN_USER],
+            assignments=demo_assignments(campaign=campaign),
         )
     with transaction.atomic():
         org = organization_create(name=DEMO_ORG_NAME, slug=DEMO_ORG_SLUG)
@@ -214,7 +234,9 @@ def demo_seed(
                 .values_list("id", "units_est")
             )
             household_ids = [h for h, _ in units]
-            voters = voters_generate(units=[u for _, u in units], seed=seed)
+            # A real address may stand for a whole building without unit rows (up to 320
+            # units in Cambridge): people for at most REAL_UNITS_CAP units per door.
+            voters = voters_generate(units=[min(u, REAL_UNITS_CAP) for _, u in units], seed=seed)
         else:
             say(f"Generating a synthetic city of {doors:,} doors (seed {seed})")
             city = city_generate(doors=doors, seed=seed)
@@ -231,6 +253,7 @@ def demo_seed(
         if turfs:
             n_turfs = demo_turfs_create(campaign=campaign, target=turf_target, progress=say)
     return DemoResult(
+        assignments=demo_assignments(campaign=campaign),
         organization=org,
         campaign=campaign,
         created=True,
@@ -457,9 +480,143 @@ def people_load(
 def real_universe_load(
     *, organization: Organization, folder: Path, progress: Progress
 ) -> tuple[int, int, int]:
-    """Districts, doors and barrier layers from a Cambridge data folder (see its README)."""
-    raise NotImplementedError  # filled in below once the importers are in
+    """Districts, doors and map layers from a Cambridge data folder (see its README.md).
+
+    Uses the project's importers, so the demo exercises the same code path as a director's
+    import: state house districts, precincts dissolved into wards, doors (preset `cambridge`),
+    then the active at-grade railways, water bodies and street centerlines as map layers.
+    Returns (doors, districts, layers).
+    """
+    from turf.imports.districts import districts_import_geojson
+    from turf.imports.doors import doors_import
+    from turf.services.geo import households_assign_districts
+    from turf.services.layers import layer_import
+
+    files = {
+        "state_house": folder / "elections" / "state_rep_districts.geojson",
+        "precincts": folder / "elections" / "wards_precincts.geojson",
+        "doors": folder / "address" / "doors.csv",
+        "rail": folder / "barriers" / "rail.geojson",
+        "water": folder / "barriers" / "water.geojson",
+        "streets": folder / "streets" / "centerlines.geojson",
+    }
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise InvalidInput(
+            f"Not a Cambridge data folder: missing {', '.join(missing)}.",
+            code="real_data_missing",
+            fields={"real_data": missing},
+        )
+    progress(f"Importing state house districts from {files['state_house']}")
+    districts_import_geojson(
+        organization=organization,
+        fp_or_path=str(files["state_house"]),
+        kind=DistrictKind.STATE_HOUSE,
+        name_property="Name",
+        assign=False,
+        progress=progress,
+    )
+    progress(f"Importing wards and precincts from {files['precincts']}")
+    districts_import_geojson(
+        organization=organization,
+        fp_or_path=str(files["precincts"]),
+        kind=DistrictKind.PRECINCT,
+        name_property="WardPrecinct",
+        code_property="WardPrecinct",
+        parent_kind=DistrictKind.WARD,
+        parent_property="Ward",
+        dissolve=True,
+        assign=False,
+        progress=progress,
+    )
+    progress(f"Importing doors from {files['doors']}")
+    doors_import(
+        organization=organization,
+        path=str(files["doors"]),
+        fmt="csv",
+        preset="cambridge",
+        assign=False,
+        progress=progress,
+    )
+    households_assign_districts(organization=organization, progress=progress)
+    layers = [
+        (
+            LayerKind.RAIL,
+            "Active railways at grade",
+            "rail",
+            {"TYPE": "RAIL-ACTIVE", "GRADE": "At-Grade"},
+        ),
+        (LayerKind.WATER, "Water bodies", "water", None),
+        (LayerKind.STREETS, "Street centerlines", "streets", None),
+    ]
+    for kind, name, key, filter_ in layers:
+        progress(f"Importing map layer {name!r} from {files[key]}")
+        with files[key].open("rb") as fh:
+            geojson = json.load(fh)
+        layer_import(
+            organization=organization,
+            kind=kind,
+            name=name,
+            geojson=geojson,
+            filter_=filter_,
+            source_name=files[key].name,
+            progress=progress,
+        )
+    return (
+        Household.objects.filter(organization=organization).count(),
+        District.objects.filter(organization=organization).count(),
+        len(layers),
+    )
 
 
-def demo_turfs_create(*, campaign: Campaign, target: int, progress: Progress) -> int:
-    raise NotImplementedError
+def demo_district(*, organization: Organization) -> District | None:
+    """The campaign's district: the state house district with the most doors."""
+    return (
+        District.objects.filter(organization=organization, kind=DistrictKind.STATE_HOUSE)
+        .annotate(doors=Count("households"))
+        .order_by("-doors", "id")
+        .first()
+    )
+
+
+def demo_turfs_create(
+    *, campaign: Campaign, target: int, progress: Progress, published: int = 12
+) -> int:
+    """Cut the demo district into draft turfs (wards kept apart, barrier layers on), publish
+    `published` of them and assign them round-robin to the demo canvassers, two each.
+
+    The rest stay drafts, so a director has both to try: drafts to edit, published turfs to
+    download as packets. Returns the number of turfs cut.
+    """
+    from turf.services.turfs import CutSpec, assignment_create, turf_cut_commit, turf_publish
+
+    district = demo_district(organization=campaign.organization)
+    if district is None:
+        raise InvalidInput("The demo has no state house district to cut.", code="no_district")
+    director = get_user_model().objects.get(username="director")
+    progress(f"Cutting {district.name} into turfs of about {target} doors")
+    run = turf_cut_commit(
+        campaign=campaign,
+        spec=CutSpec(district_id=district.pk, target=target, group_by=DistrictKind.WARD),
+        actor=director,
+        progress=progress,
+    )
+    turfs = list(Turf.objects.filter(cut_run=run).order_by("id"))
+    canvassers = [
+        m.user
+        for m in Membership.objects.filter(campaign=campaign, role=Role.CANVASSER)
+        .select_related("user")
+        .order_by("user__username")
+    ]
+    to_publish = turfs[:published]
+    progress(
+        f"  {len(turfs)} draft turfs; publishing {len(to_publish)} and assigning them to "
+        f"{len(canvassers)} canvassers"
+    )
+    for i, turf in enumerate(to_publish):
+        turf = turf_publish(turf=turf, actor=director)
+        if canvassers:
+            assignment_create(
+                turf=turf, canvasser_ids=[canvassers[i % len(canvassers)].pk], actor=director
+            )
+    return len(turfs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -19,7 +20,8 @@ from canvass.models import (
     ResultCode,
     Script,
 )
-from turf.models import District, Household, MapLayer
+from tests.conftest import cambridge_path
+from turf.models import Assignment, District, Household, MapLayer, Turf, TurfDoor
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +97,7 @@ def test_it_sets_goals_result_codes_and_a_branching_script():
 
 
 def test_it_loads_the_synthetic_universe():
-    output = seed()
+    output = seed("--no-turfs")
     org = Organization.objects.get()
     assert Household.objects.filter(organization=org).count() == 300
     assert Person.objects.filter(organization=org).count() > 300
@@ -155,3 +157,52 @@ def test_it_rejects_a_missing_real_data_folder(tmp_path):
     with pytest.raises(CommandError, match="not a folder"):
         seed("--real-data", str(tmp_path / "nope"))
     assert counts()["orgs"] == 0
+
+
+def test_it_cuts_publishes_and_assigns_demo_turfs():
+    output = seed("--turf-target", "40")
+    campaign = Campaign.objects.get()
+    turfs = Turf.objects.filter(campaign=campaign)
+    assert turfs.count() >= 6
+    # Every door of the district is in exactly one turf of the cut.
+    assert TurfDoor.objects.filter(turf__campaign=campaign).count() == 300
+    published = turfs.filter(status="published")
+    assert published.count() == min(12, turfs.count())
+    assert all(t.list_number for t in published)
+    assert not turfs.filter(status="draft", list_number__isnull=False).exists()
+    assignments = Assignment.objects.filter(campaign=campaign, ended_at__isnull=True)
+    assert assignments.count() == published.count()
+    assert {a.turf_id for a in assignments} == {t.pk for t in published}
+    assert {a.canvasser.username for a in assignments} == {f"canvasser{i}" for i in range(1, 7)}
+    first = published.order_by("id").first()
+    assert first.list_number in output
+
+
+def test_it_skips_turfs_when_asked():
+    seed("--no-turfs")
+    assert Turf.objects.count() == 0 and Assignment.objects.count() == 0
+
+
+@pytest.mark.slow
+def test_it_loads_the_real_cambridge_data_with_synthetic_voters():
+    folder = cambridge_path()
+    cambridge_path("address", "doors.csv")
+    output = seed("--real-data", str(folder), "--no-turfs")
+    org = Organization.objects.get()
+    assert Household.objects.filter(organization=org).count() == 17_463
+    assert Household.objects.filter(city="Cambridge").count() == 17_463
+    kinds = Counter(District.objects.filter(organization=org).values_list("kind", flat=True))
+    assert kinds == {"state_house": 6, "ward": 11, "precinct": 33}
+    assert District.objects.get(kind="precinct", name="9-3").parent.name == "9"
+    people = Person.objects.filter(organization=org)
+    assert 17_463 < people.count() < 17_463 * 4
+    assert people.filter(household__isnull=True).count() == 0
+    assert not people.exclude(external_voter_id__startswith="SYN").exists()
+    rail = MapLayer.objects.get(kind="rail")
+    assert {f["properties"]["TYPE"] for f in rail.features["features"]} == {"RAIL-ACTIVE"}
+    assert set(MapLayer.objects.values_list("kind", flat=True)) == {"rail", "water", "streets"}
+    # Every door lies in one ward and one precinct.
+    through = Household.districts.through
+    assert through.objects.filter(district__kind="ward").count() == 17_463
+    assert through.objects.filter(district__kind="precinct").count() == 17_463
+    assert "Demo loaded" in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         "(use --reset to rebuild).\n\n"
         "Examples:\n"
         "  manage.py seed_demo\n"
-        "  manage.py seed_demo --reset --doors 20000 --turfs\n"
+        "  manage.py seed_demo --reset --doors 20000 --no-turfs\n"
         "  manage.py seed_demo --reset --real-data ../shared/data/cambridge"
     )
 
@@ -48,8 +49,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--turfs",
-            action="store_true",
-            help="Also cut the state house district into published turfs assigned to canvassers.",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="Cut the state house district into draft turfs and publish and assign a dozen "
+            "of them to the canvassers (default: on; --no-turfs to skip).",
         )
         parser.add_argument(
             "--turf-target", type=int, default=80, help="Doors per turf with --turfs (default 80)."
@@ -114,6 +117,14 @@ class Command(BaseCommand):
         for user in result.users:
             team = f" ({user.team})" if user.team else ""
             w(f"  {user.username:<12} {user.password:<18} {user.role}{team}")
+        if result.assignments:
+            w("")
+            w("Published turfs assigned (list numbers, for the packet and sync endpoints):")
+            by_user: dict[str, list[str]] = {}
+            for username, list_number in result.assignments:
+                by_user.setdefault(username, []).append(list_number)
+            for username, numbers in by_user.items():
+                w(f"  {username:<12} {', '.join(numbers)}")
         w("")
         w("Get a token and list campaigns:")
         w(
