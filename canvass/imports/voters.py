@@ -269,6 +269,7 @@ def voters_import(
         run.options = {
             **run.options,
             "mapping": used,
+            "columns": reader.header,
             "matched_building": c["matched_building"],
             "issues": writer.issues.counts,
         }

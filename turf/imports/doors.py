@@ -245,6 +245,8 @@ def doors_import(
         raise ImportFailed(f"Unknown format {fmt!r}; use csv or geojson.", code="invalid_format")
     preset_name, columns = resolve_mapping(preset=preset, mapping=mapping, presets=DOOR_PRESETS)
     _check_mapping(columns)
+    if fmt == "geojson":
+        columns = {**columns, "lon": "lon", "lat": "lat"}  # from the Point geometry
     run = import_run_start(
         organization=organization,
         kind=ImportKind.DOORS,
@@ -266,6 +268,8 @@ def doors_import(
             for line, row in _geojson_rows(path):
                 writer.take(line, row)
         writer.finish()
+        if fmt == "csv":
+            run.options = {**run.options, "columns": reader.header}
         counts = writer.counts
         run.total_rows = counts["total"]
         run.created_count = counts["created"]
