@@ -310,7 +310,7 @@ def last_pulled_at_parse(value: Any, *, field_name: str = "last_pulled_at") -> i
         value = "bool"
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,16}", value):
         value = int(value)
-    if not isinstance(value, int) or value <= 0:
+    if not isinstance(value, int) or not 0 < value < 10**14:
         raise InvalidInput(
             f"{field_name} must be a positive integer number of milliseconds or null.",
             code="invalid_last_pulled_at",
@@ -1150,6 +1150,15 @@ def _v_time(rec: _Record, name: str, *, required: bool) -> str | None:
     return datetime_from_ms(value).isoformat()
 
 
+def _edit_time(rec: _Record) -> str:
+    """When the device edited a record: its `updated_at` when it keeps one (WatermelonDB sets
+    it only for models declaring it; 0 or absent otherwise), else now."""
+    value = rec.values.get("updated_at")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return _v_time(rec, "updated_at", required=False) or timezone.now().isoformat()
+    return timezone.now().isoformat()
+
+
 def _rejected(rec: _Record, receipt: Any) -> InvalidInput:
     fields = {f"{rec.where}.{k}": v for k, v in (receipt.fields or {}).items()} or {
         rec.where: [receipt.message]
@@ -1246,8 +1255,7 @@ class _Pusher:
                 {
                     "kind": SyncItemKind.NEW_PERSON,
                     "id": rec.id,
-                    "device_time": _v_time(rec, "updated_at", required=False)
-                    or timezone.now().isoformat(),
+                    "device_time": _edit_time(rec),
                     "household": household,
                     "first_name": _v_str(rec, "first_name", 100),
                     "last_name": _v_str(rec, "last_name", 100),
@@ -1307,7 +1315,7 @@ class _Pusher:
                     "pull and push again.",
                     fields={rec.where: ["Changed on the server after last_pulled_at."]},
                 )
-            device_time = _v_time(rec, "updated_at", required=False) or timezone.now().isoformat()
+            device_time = _edit_time(rec)
             for name, value in sorted(wanted.items()):
                 receipt = self.merge.person_correction_apply(
                     ctx=self.ctx,
