@@ -12,6 +12,7 @@ from turf.cutting.geometry import components, unique_locations, walkable_edges
 from turf.cutting.metrics import compute_metrics, max_turf_size
 from turf.cutting.partition import bisect
 from turf.cutting.polygons import turf_polygons
+from turf.cutting.refine import Graph, reconnect, refine
 from turf.cutting.types import Barriers, CutError, CutResult, DoorSet, IntArray, Streets, TurfCut
 from turf.cutting.walk import StreetIndex, house_number_key, order_walk
 
@@ -126,8 +127,6 @@ def _cut_group(
     binv = binv.reshape(-1)
     nb = len(ub)
     bw = np.bincount(binv, minlength=nb)
-    bx = np.bincount(binv, weights=doors.x[members], minlength=nb) / bw
-    by = np.bincount(binv, weights=doors.y[members], minlength=nb) / bw
     door_order = np.argsort(binv, kind="stable")
     bstart = np.concatenate([[0], np.cumsum(bw)])
 
@@ -150,32 +149,76 @@ def _cut_group(
         for chunk in np.array_split(ds, parts):
             out.append(chunk)
         k -= parts
-    keep = np.flatnonzero(bw <= cap)
-    if len(keep) == 0:
+    keep_door = bw[binv] <= cap
+    if not keep_door.any():
         return out
     k = max(1, k)
-    # Barrier-separated components of the remaining buildings.
-    locs, linv = unique_locations(bx[keep], by[keep])
-    edges = walkable_edges(locs[:, 0], locs[:, 1], barriers)
-    ncomp, lab = components(len(locs), edges)
-    comp_of_b = lab[linv]
-    comp_w = np.bincount(comp_of_b, weights=bw[keep], minlength=ncomp)
+    rest = np.flatnonzero(keep_door)  # rows of `members`
+    # Sites: buildings joined through shared door locations (never split, see refine.py).
+    locs, linv = unique_locations(doors.x[members[rest]], doors.y[members[rest]])
+    nl = len(locs)
+    site_of_door, ns = _sites(binv[rest], linv, nb, nl)
+    site_of_loc = np.zeros(nl, dtype=np.int64)
+    site_of_loc[linv] = site_of_door
+    sw = np.bincount(site_of_door, minlength=ns).astype(np.float64)
+    sx = np.bincount(site_of_door, weights=doors.x[members[rest]], minlength=ns) / sw
+    sy = np.bincount(site_of_door, weights=doors.y[members[rest]], minlength=ns) / sw
+    # Barrier-aware Delaunay graph of the locations, as a graph of sites.
+    le = walkable_edges(locs[:, 0], locs[:, 1], barriers)
+    se = site_of_loc[le] if len(le) else np.zeros((0, 2), dtype=np.int64)
+    se = se[se[:, 0] != se[:, 1]]
+    se.sort(axis=1)
+    se = np.unique(se, axis=0) if len(se) else se.reshape(0, 2)
+    graph = Graph(ns, se)
+    ncomp, comp = components(ns, se)
+    comp_w = np.bincount(comp, weights=sw, minlength=ncomp)
     k_comp = _allocate(comp_w, k, target)
+    lab = np.full(ns, -1, dtype=np.int64)
+    nxt = 0
     for c in range(ncomp):
-        bs = keep[comp_of_b == c]
         if k_comp[c] == 0:
             continue
-        for piece in bisect(bx[bs], by[bs], bw[bs], int(k_comp[c])):
-            out.append(doors_of(bs[piece]))
-    # Components that got no turf of their own join the nearest turf.
-    orphans = [keep[comp_of_b == c] for c in range(ncomp) if k_comp[c] == 0]
-    if orphans:
-        cent = np.asarray([[doors.x[t].mean(), doors.y[t].mean()] for t in out])
-        for bs in orphans:
-            cx, cy = bx[bs].mean(), by[bs].mean()
-            t = int(np.argmin(np.hypot(cent[:, 0] - cx, cent[:, 1] - cy)))
-            out[t] = np.concatenate([out[t], doors_of(bs)])
+        ss = np.flatnonzero(comp == c)
+        for piece in bisect(sx[ss], sy[ss], sw[ss].astype(np.int64), int(k_comp[c])):
+            lab[ss[piece]] = nxt
+            nxt += 1
+    # Components too small for a turf of their own (a few doors cut off by a railway) join the
+    # turf with the nearest centroid: their leg across the barrier is counted in the metrics.
+    orphan = np.flatnonzero(lab < 0)
+    if len(orphan):
+        placed = lab >= 0
+        cw_ = np.bincount(lab[placed], weights=sw[placed], minlength=nxt)
+        cx = np.bincount(lab[placed], weights=sw[placed] * sx[placed], minlength=nxt) / cw_
+        cy = np.bincount(lab[placed], weights=sw[placed] * sy[placed], minlength=nxt) / cw_
+        for c in np.unique(comp[orphan]).tolist():
+            ss = np.flatnonzero(comp == c)
+            px, py = sx[ss].mean(), sy[ss].mean()
+            lab[ss] = int(np.argmin(np.hypot(cx - px, cy - py)))
+    lo = max(math.ceil(0.9 * target), 1)
+    hi = min(math.floor(1.1 * target), cap)
+    lab = reconnect(sx, sy, sw, lab, graph, cap)
+    lab = refine(
+        sx, sy, sw, lab, graph, lo, hi, passes=REFINE_PASSES, loose=(0.8 * target, 1.2 * target)
+    )
+    door_lab = lab[site_of_door]
+    order = np.argsort(door_lab, kind="stable")
+    bounds = np.searchsorted(door_lab[order], np.arange(nxt + 1))
+    for t in range(nxt):
+        sel = members[rest[order[bounds[t] : bounds[t + 1]]]]
+        if len(sel):
+            out.append(sel)
     return out
+
+
+REFINE_PASSES = 40
+
+
+def _sites(bld: IntArray, loc: IntArray, nb: int, nl: int) -> tuple[IntArray, int]:
+    """Site per door: connected components of the building-location bipartite graph."""
+    e = np.column_stack([bld, nb + loc])
+    _ncomp, lab = components(nb + nl, e)
+    used, dense = np.unique(lab[bld], return_inverse=True)
+    return dense.reshape(-1).astype(np.int64), len(used)
 
 
 def _allocate(weights: np.ndarray, k: int, target: float) -> IntArray:

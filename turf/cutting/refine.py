@@ -1,0 +1,230 @@
+"""Local refinement of a partition: balanced k-means moves of whole sites on turf boundaries.
+
+A *site* is the smallest unit never split: the doors of a building, together with every other
+building sharing one of its door locations (connected components of building-location pairs).
+Sites are moved, one at a time, to an adjacent turf (a neighbour in the barrier-aware Delaunay
+graph) when that lowers the door-weighted sum of squared distances to the turf centroids (the
+k-means objective), keeps both turfs within the size band and keeps the source turf connected
+(local check: the site's same-turf neighbours stay connected among themselves). Each pass
+scores every boundary move at once with numpy, then applies the improving ones best first,
+rechecking sizes and contiguity against the labels as they stand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from turf.cutting.geometry import components
+from turf.cutting.types import FloatArray, IntArray
+
+
+class Graph:
+    """Undirected graph in CSR form, with Python neighbour lists for the local checks."""
+
+    def __init__(self, n: int, edges: IntArray) -> None:
+        self.n = n
+        if len(edges):
+            src = np.concatenate([edges[:, 0], edges[:, 1]])
+            dst = np.concatenate([edges[:, 1], edges[:, 0]])
+            order = np.argsort(src, kind="stable")
+            self.src: IntArray = src[order]
+            self.dst: IntArray = dst[order]
+        else:
+            self.src = np.zeros(0, dtype=np.int64)
+            self.dst = np.zeros(0, dtype=np.int64)
+        self.indptr: IntArray = np.searchsorted(self.src, np.arange(n + 1)).astype(np.int64)
+        self.edges = edges
+        self._lists: list[list[int]] | None = None
+
+    def lists(self) -> list[list[int]]:
+        if self._lists is None:
+            flat = self.dst.tolist()
+            ptr = self.indptr.tolist()
+            self._lists = [flat[ptr[i] : ptr[i + 1]] for i in range(self.n)]
+        return self._lists
+
+
+def _stays_connected(adj: list[list[int]], lab: IntArray, u: int, s: int) -> bool:
+    """Sufficient test that turf `s` stays connected without site `u`: the same-turf neighbours
+    of `u` are connected among themselves."""
+    same = [v for v in adj[u] if lab[v] == s]
+    if len(same) <= 1:
+        return True
+    want = set(same)
+    seen = {same[0]}
+    stack = [same[0]]
+    while stack:
+        v = stack.pop()
+        for z in adj[v]:
+            if z in want and z not in seen:
+                seen.add(z)
+                stack.append(z)
+    return len(seen) == len(want)
+
+
+def refine(
+    x: FloatArray,
+    y: FloatArray,
+    w: FloatArray,
+    lab: IntArray,
+    graph: Graph,
+    lo: float,
+    hi: float,
+    *,
+    passes: int = 40,
+    loose: tuple[float, float] | None = None,
+    balance: float = 3.0,
+) -> IntArray:
+    """Improve labels `lab` (0..k-1) of weighted points in place; returns `lab`.
+
+    The objective is the weighted k-means one plus a balance penalty `mu * sum((size - mean)^2)`
+    whose weight grows over the first half of the passes; during that half the sizes may
+    wander within `loose`, in the second half a move must not take a turf further out of
+    [lo, hi] than it already is."""
+    n = len(x)
+    if n == 0 or len(graph.src) == 0:
+        return lab
+    k = int(lab.max()) + 1
+    adj = graph.lists()
+    size = np.bincount(lab, weights=w, minlength=k)
+    sx = np.bincount(lab, weights=w * x, minlength=k)
+    sy = np.bincount(lab, weights=w * y, minlength=k)
+    src, dst = graph.src, graph.dst
+    cx0 = sx / np.maximum(size, 1e-12)
+    cy0 = sy / np.maximum(size, 1e-12)
+    r2 = float((w * ((x - cx0[lab]) ** 2 + (y - cy0[lab]) ** 2)).sum() / max(w.sum(), 1e-12))
+    mean = float(w.sum()) / k
+    mu_max = balance * r2 / mean
+    half = max(1, passes // 2)
+    for p in range(passes):
+        strict = loose is None or p >= half
+        blo, bhi = (lo, hi) if strict or loose is None else loose
+        mu = mu_max * min(1.0, (p + 1) / half)
+        cx = sx / np.maximum(size, 1e-12)
+        cy = sy / np.maximum(size, 1e-12)
+        diff = lab[src] != lab[dst]
+        u = src[diff]
+        t = lab[dst[diff]]
+        s = lab[u]
+        wu = w[u]
+        ok = _fits(size[s] - wu, size[s], blo, bhi) & _fits(size[t] + wu, size[t], blo, bhi)
+        u, t, s, wu = u[ok], t[ok], s[ok], wu[ok]
+        if len(u) == 0:
+            break
+        d_s = (x[u] - cx[s]) ** 2 + (y[u] - cy[s]) ** 2
+        d_t = (x[u] - cx[t]) ** 2 + (y[u] - cy[t]) ** 2
+        delta = (
+            wu * size[t] / (size[t] + wu) * d_t
+            - wu * size[s] / np.maximum(size[s] - wu, 1e-9) * d_s
+            + mu * 2.0 * wu * (size[t] - size[s] + wu)
+        )
+        if strict:
+            fix = (
+                _viol(size[s] - wu, lo, hi)
+                - _viol(size[s], lo, hi)
+                + _viol(size[t] + wu, lo, hi)
+                - _viol(size[t], lo, hi)
+            )
+            delta = delta + fix * mu_max * mean * 10.0
+        good = delta < -1e-6
+        u, t, s, wu, delta = u[good], t[good], s[good], wu[good], delta[good]
+        if len(u) == 0:
+            if strict:
+                break
+            continue
+        order = np.lexsort((delta, u))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = u[order][1:] != u[order][:-1]
+        pick = order[first]
+        pick = pick[np.argsort(delta[pick], kind="stable")]
+        moved = 0
+        for uu, tt, ww in zip(u[pick].tolist(), t[pick].tolist(), wu[pick].tolist(), strict=True):
+            ss = int(lab[uu])
+            if not (
+                _fits1(size[ss] - ww, size[ss], blo, bhi)
+                and _fits1(size[tt] + ww, size[tt], blo, bhi)
+            ):
+                continue
+            if not any(lab[v] == tt for v in adj[uu]):
+                continue
+            if not _stays_connected(adj, lab, uu, ss):
+                continue
+            lab[uu] = tt
+            size[ss] -= ww
+            size[tt] += ww
+            sx[ss] -= ww * x[uu]
+            sy[ss] -= ww * y[uu]
+            sx[tt] += ww * x[uu]
+            sy[tt] += ww * y[uu]
+            moved += 1
+        if moved == 0 and strict:
+            break
+    return lab
+
+
+def _viol(n: FloatArray, lo: float, hi: float) -> FloatArray:
+    out: FloatArray = np.maximum(0.0, np.maximum(lo - n, n - hi))
+    return out
+
+
+def _fits(new: FloatArray, old: FloatArray, lo: float, hi: float) -> np.ndarray:
+    """A size change is allowed when it does not take the size further out of [lo, hi]."""
+    return _viol(new, lo, hi) <= _viol(old, lo, hi)
+
+
+def _fits1(new: float, old: float, lo: float, hi: float) -> bool:
+    return max(0.0, lo - new, new - hi) <= max(0.0, lo - old, old - hi)
+
+
+def reconnect(
+    x: FloatArray, y: FloatArray, w: FloatArray, lab: IntArray, graph: Graph, hi: float
+) -> IntArray:
+    """Move every piece of a turf but its heaviest to the adjacent turf with the nearest
+    centroid (within `hi` doors when one is; pieces with no neighbour stay)."""
+    if len(graph.edges) == 0:
+        return lab
+    for _ in range(3):
+        k = int(lab.max()) + 1
+        e = graph.edges
+        same = lab[e[:, 0]] == lab[e[:, 1]]
+        ncomp, comp = components(len(x), e[same])
+        del ncomp
+        # Pieces: (turf, component) pairs; a turf with several pieces keeps its heaviest.
+        cw = np.bincount(comp, weights=w)
+        turf_of_comp = np.zeros(len(cw), dtype=np.int64)
+        turf_of_comp[comp] = lab
+        pieces_per_turf = np.bincount(turf_of_comp, minlength=k)
+        if (pieces_per_turf <= 1).all():
+            break
+        best = np.full(k, -1, dtype=np.int64)
+        order = np.lexsort((-cw, turf_of_comp))
+        firsts = np.ones(len(order), dtype=bool)
+        firsts[1:] = turf_of_comp[order][1:] != turf_of_comp[order][:-1]
+        best[turf_of_comp[order[firsts]]] = order[firsts]
+        size = np.bincount(lab, weights=w, minlength=k)
+        sx = np.bincount(lab, weights=w * x, minlength=k) / np.maximum(size, 1e-12)
+        sy = np.bincount(lab, weights=w * y, minlength=k) / np.maximum(size, 1e-12)
+        stray = np.flatnonzero(best[turf_of_comp] != np.arange(len(cw)))
+        changed = False
+        for c in stray.tolist():
+            nodes = np.flatnonzero(comp == c)
+            own = int(lab[nodes[0]])
+            lo_ptr, hi_ptr = graph.indptr[nodes], graph.indptr[nodes + 1]
+            nb = np.concatenate([graph.dst[a:b] for a, b in zip(lo_ptr, hi_ptr, strict=True)])
+            cand = np.unique(lab[nb])
+            cand = cand[cand != own]
+            if len(cand) == 0:
+                continue
+            px, py = float(x[nodes].mean()), float(y[nodes].mean())
+            dist = np.hypot(sx[cand] - px, sy[cand] - py)
+            fits = size[cand] + cw[c] <= hi
+            if fits.any():
+                dist = np.where(fits, dist, np.inf)
+            tt = int(cand[int(np.argmin(dist))])
+            lab[nodes] = tt
+            size[own] -= cw[c]
+            size[tt] += cw[c]
+            changed = True
+        if not changed:
+            break
+    return lab
