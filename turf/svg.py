@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -60,23 +61,29 @@ class _Canvas:
 
     def path(self, geom: BaseGeometry) -> str:
         """SVG path data of a (multi)polygon or (multi)line in lon/lat."""
+        pixels = shapely.transform(geom, self._to_pixels)
         parts: list[str] = []
-        for part in shapely.get_parts(geom):
+        for part in shapely.get_parts(pixels):
             if part.geom_type == "Polygon":
-                rings = [part.exterior, *part.interiors]
-                for ring in rings:
+                for ring in (part.exterior, *part.interiors):
                     parts.append(self._ring(ring.coords, close=True))
             elif part.geom_type in ("LineString", "LinearRing"):
                 parts.append(self._ring(part.coords, close=False))
         return " ".join(p for p in parts if p)
 
-    def _ring(self, coords: Iterable[Sequence[float]], *, close: bool) -> str:
-        pts = [self.pt(c[0], c[1]) for c in coords]
+    def _to_pixels(self, coords: np.ndarray) -> np.ndarray:
+        x, y = self.projection.forward(coords[:, 0], coords[:, 1])
+        px = (x - self.x0) * self.scale + MARGIN_PX
+        py = (self.y1 - y) * self.scale + MARGIN_PX
+        return np.round(np.column_stack([px, py]), 1)
+
+    @staticmethod
+    def _ring(coords: Iterable[Sequence[float]], *, close: bool) -> str:
+        pts = list(coords)
         if len(pts) < 2:
             return ""
-        head = f"M{pts[0][0]} {pts[0][1]}"
-        body = "".join(f"L{x} {y}" for x, y in pts[1:])
-        return head + body + ("Z" if close else "")
+        body = "L".join(f"{x:g} {y:g}" for x, y in pts)
+        return f"M{body}" + ("Z" if close else "")
 
 
 def _safe_shape(geojson: Any) -> BaseGeometry | None:
