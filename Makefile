@@ -26,7 +26,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy canvass turf
+	DEBUG=1 $(BIN)/mypy canvass turf
 
 schema: install
 	$(BIN)/python manage.py spectacular --file openapi.yaml --validate --fail-on-warn
