@@ -29,6 +29,12 @@ from turf.models import LayerKind, MapLayer
 
 Progress = Callable[[str], None]
 
+
+def _actor_id(actor: AbstractBaseUser | None) -> int | None:
+    """The acting user's id for `created_by`-style columns (None for anonymous/system)."""
+    return int(actor.pk) if actor is not None and actor.is_authenticated else None
+
+
 LINE_TYPES = frozenset({"LineString", "MultiLineString"})
 POLYGON_TYPES = frozenset({"Polygon", "MultiPolygon"})
 # Which geometry types each kind accepts. Water may be drawn as polygons (lakes) or lines (a
@@ -180,7 +186,7 @@ def layer_import(
         total_rows=total,
         created_count=0 if replaced else len(kept),
         updated_count=len(kept) if replaced else 0,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by_id=_actor_id(actor),
         finished_at=now,
     )
     audit_record(

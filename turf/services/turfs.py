@@ -62,6 +62,12 @@ from turf.services.layers import engine_layers, layers_for_organization
 
 Progress = Callable[[str], None]
 
+
+def _actor_id(actor: AbstractBaseUser | None) -> int | None:
+    """The acting user's id for `created_by`-style columns (None for anonymous/system)."""
+    return int(actor.pk) if actor is not None and actor.is_authenticated else None
+
+
 # Crockford base32 without the letters it drops (I, L, O, U): unambiguous to read and type.
 LIST_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LIST_NUMBER_LENGTH = 6
@@ -519,7 +525,7 @@ def turf_cut_commit(
         district=outcome.district,
         parameters=spec.parameters(),
         metrics={**outcome.result.metrics, "doors_excluded": outcome.excluded},
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by_id=_actor_id(actor),
     )
     run.full_clean()
     run.save()
@@ -535,7 +541,7 @@ def turf_cut_commit(
                 door_count=len(turf.door_ids),
                 polygon=polygons[t],
                 metrics=turf.metrics,
-                created_by=run.created_by,
+                created_by_id=run.created_by_id,
             )
             for t, turf in enumerate(outcome.result.turfs)
         ]
@@ -641,7 +647,7 @@ def turf_draw(
         district=district,
         name=(name or "Drawn turf")[:120],
         status=TurfStatus.DRAFT,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by_id=_actor_id(actor),
     )
     turf.full_clean()
     turf.save()
@@ -702,7 +708,7 @@ def turf_split(
         cut_run=turf.cut_run,
         name=f"{turf.name or 'Turf'} (split)"[:120],
         status=TurfStatus.DRAFT,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by_id=_actor_id(actor),
     )
     other.full_clean()
     other.save()
@@ -1013,7 +1019,7 @@ def turf_revise(*, turf: Turf, actor: AbstractBaseUser | None = None) -> Turf:
         door_count=turf.door_count,
         polygon=turf.polygon,
         metrics=turf.metrics,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by_id=_actor_id(actor),
     )
     draft.full_clean()
     draft.save()
@@ -1084,7 +1090,7 @@ def assignment_create(
                     campaign_id=turf.campaign_id,
                     turf=turf,
                     canvasser_id=user_id,
-                    assigned_by=actor if actor is not None and actor.is_authenticated else None,
+                    assigned_by_id=_actor_id(actor),
                     created_at=now,
                     expires_at=expires_at,
                 )
