@@ -763,6 +763,22 @@ class _PullBuilder:
             )
             .values_list("kind", "object_id", "client_id", "device_id", "canvasser_id")
         )
+        # Sign-ups this device pushed that the merge folded into an existing one: the device
+        # holds them under its own id, so it is told to drop that copy (it gets the merged row).
+        folded: list[str] = []
+        if self.device_id and self.since is not None:
+            folded = sorted(
+                str(client_id)
+                for client_id, object_id in SyncLedgerEntry.objects.filter(
+                    campaign_id=self.campaign.pk,
+                    kind=SyncItemKind.SIGNUP,
+                    device_id=self.device_id,
+                    canvasser_id=self.user_id,
+                    received_at__gt=self.since,
+                    received_at__lte=self.cap,
+                ).values_list("client_id", "object_id")
+                if str(client_id) != object_id
+            )
         person_wire: dict[int, str] = {}
         own_people: set[int] = set()
         own_signups: set[str] = set()
@@ -835,6 +851,8 @@ class _PullBuilder:
             out[label].append(record)
 
         out = self._signups_out
+        sent = {str(s.pk) for s in signups} | set(out["deleted"])
+        out["deleted"] += [pk for pk in folded if pk not in sent]
         for s in signups:
             record = {
                 "id": str(s.pk),

@@ -210,8 +210,7 @@ def test_it_answers_409_when_a_pushed_person_changed_on_the_server_after_the_pul
     )
     server_side = world.people_a[0]
     server_side.first_name = "Renamed"
-    server_side.updated_at = timezone.now() + timedelta(seconds=1)
-    server_side.save()
+    server_side.save()  # a staff edit after the device's pull
     person.update(language="es", _status="updated")
     response = push(canvasser, {"people": {"updated": [person]}}, body["timestamp"])
     assert response.status_code == 409
@@ -220,7 +219,7 @@ def test_it_answers_409_when_a_pushed_person_changed_on_the_server_after_the_pul
     assert PersonCorrection.objects.count() == 0
     # The client pulls and retries: now it goes through.
     again = pull(canvasser, body["timestamp"]).json()
-    response = push(canvasser, {"people": {"updated": [person]}}, again["timestamp"] + 2000)
+    response = push(canvasser, {"people": {"updated": [person]}}, again["timestamp"])
     assert response.status_code == 200, response.json()
     assert Person.objects.get(pk=server_side.pk).language == "es"
     assert Person.objects.get(pk=server_side.pk).first_name == "Renamed"
@@ -331,3 +330,18 @@ def test_it_sends_a_migrated_table_in_full(world, canvasser, pull):
         schema_version=2,
     ).json()
     assert len(body["changes"]["result_codes"]["created"]) == 10
+
+
+def test_it_tells_the_device_to_drop_a_signup_merged_into_an_existing_one(
+    world, campaign, canvasser, pull, push
+):
+    existing = VolunteerSignup.objects.create(
+        campaign=campaign, kind="member", email="vol@example.org", household=world.doors_a[0]
+    )
+    last = pull(canvasser).json()["timestamp"]
+    mine = signup(world, person_id=None)
+    assert push(canvasser, {"volunteer_signups": {"created": [mine]}}, last).status_code == 200
+    assert VolunteerSignup.objects.count() == 1
+    body = pull(canvasser, last).json()
+    assert ids(body, "volunteer_signups", "deleted") == [mine["id"]]
+    assert str(existing.pk) in ids(body, "volunteer_signups", "updated")
