@@ -44,7 +44,7 @@ class Graph:
         return self._lists
 
 
-def _stays_connected(adj: list[list[int]], lab: IntArray, u: int, s: int) -> bool:
+def stays_connected(adj: list[list[int]], lab: IntArray, u: int, s: int) -> bool:
     """Sufficient test that turf `s` stays connected without site `u`: the same-turf neighbours
     of `u` are connected among themselves."""
     same = [v for v in adj[u] if lab[v] == s]
@@ -147,7 +147,7 @@ def refine(
                 continue
             if not any(lab[v] == tt for v in adj[uu]):
                 continue
-            if not _stays_connected(adj, lab, uu, ss):
+            if not stays_connected(adj, lab, uu, ss):
                 continue
             lab[uu] = tt
             size[ss] -= ww
