@@ -233,3 +233,11 @@ def test_it_lists_an_organizers_doors_in_constant_queries(
     client = client_for(organizer)
     with django_assert_num_queries(6):  # same plan as the director's: scope is a subquery
         assert client.get(url(campaign)).json()["count"] == 2
+
+
+def test_it_serves_the_browsable_api_with_session_auth(universe, director, campaign, client):
+    client.force_login(director)
+    response = client.get(url(campaign), {"street": "Brattle St"}, HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert b"101 Brattle St" in response.content and b"Pleasant" not in response.content
