@@ -191,3 +191,17 @@ def test_it_answers_404_to_an_outsider_cutting_our_campaign(outsider, campaign, 
         url(campaign, "cuts/preview/"), {"district_id": grid.district.pk, "target": 10}
     )
     assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_commits_exactly_what_the_preview_showed(director, campaign, grid, client_for):
+    client = client_for(director)
+    payload = {"district_id": grid.district.pk, "target": 10, "group_by": "ward"}
+    preview = client.post(url(campaign, "cuts/preview/"), payload).json()
+    client.post(url(campaign, "cuts/"), payload)
+    shown = sorted(f["properties"]["household_ids"] for f in preview["features"])
+    stored = sorted(
+        list(t.turf_doors.order_by("position").values_list("household_id", flat=True))
+        for t in Turf.objects.all()
+    )
+    assert stored == shown  # same turfs, same walk orders
