@@ -192,6 +192,7 @@ def demo_seed(
     reset: bool = False,
     turfs: bool = True,
     turf_target: int = 80,
+    people_per_unit: float = 1.7,
     progress: Progress | None = None,
 ) -> DemoResult:
     """Create the demo organization, campaign, cast and voter universe.
@@ -236,7 +237,11 @@ def demo_seed(
             household_ids = [h for h, _ in units]
             # A real address may stand for a whole building without unit rows (up to 320
             # units in Cambridge): people for at most REAL_UNITS_CAP units per door.
-            voters = voters_generate(units=[min(u, REAL_UNITS_CAP) for _, u in units], seed=seed)
+            voters = voters_generate(
+                units=[min(u, REAL_UNITS_CAP) for _, u in units],
+                seed=seed,
+                per_unit=people_per_unit,
+            )
         else:
             say(f"Generating a synthetic city of {doors:,} doors (seed {seed})")
             city = city_generate(doors=doors, seed=seed)
@@ -245,7 +250,7 @@ def demo_seed(
             n_doors = len(household_ids)
             n_layers = layers_load(organization=org, city=city, progress=say)
             districts_link(organization=org, progress=say)
-            voters = voters_generate(units=city.units, seed=seed)
+            voters = voters_generate(units=city.units, seed=seed, per_unit=people_per_unit)
         n_people = people_load(
             organization=org, voters=voters, household_ids=household_ids, progress=say
         )
@@ -305,7 +310,7 @@ def demo_password_hash(password: str) -> str:
 def users_ensure(*, progress: Progress) -> list[AbstractBaseUser]:
     """Create every demo user and the admin superuser, (re)setting their demo passwords."""
     User = get_user_model()
-    users = []
+    users: list[AbstractBaseUser] = []
     for spec in (*DEMO_USERS, ADMIN_USER):
         user, created = User.objects.get_or_create(username=spec.username)
         user.password = demo_password_hash(spec.password)

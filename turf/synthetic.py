@@ -544,14 +544,15 @@ def voters_generate(
 ) -> SyntheticVoters:
     """A synthetic voter file for doors with `units[i]` dwelling units each (real or synthetic).
 
-    About `per_unit` people per unit (Poisson, at least one person at 85% of doors), with the
+    About `per_unit` people per unit (Poisson; when `per_unit` >= 1, at least one person at 85%
+    of doors), with the
     Massachusetts-like `PARTY_MIX`; ~3% not registered (no party), ~5% inactive. Phones use the
     fictional 555 exchange. Deterministic in (units, seed).
     """
     units_a = np.asarray(units, dtype=np.int64)
     rng = np.random.default_rng([seed, 1])
     counts = rng.poisson(per_unit * np.maximum(units_a, 1))
-    empty = (counts == 0) & (rng.random(len(units_a)) < 0.85)
+    empty = (counts == 0) & (rng.random(len(units_a)) < 0.85) & (per_unit >= 1.0)
     counts[empty] = 1
     door = np.repeat(np.arange(len(units_a), dtype=np.int64), counts)
     n = len(door)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,12 @@ class Command(BaseCommand):
             "--turf-target", type=int, default=80, help="Doors per turf with --turfs (default 80)."
         )
         parser.add_argument(
+            "--people-per-unit",
+            type=float,
+            default=1.7,
+            help="Synthetic voters per dwelling unit (default 1.7).",
+        )
+        parser.add_argument(
             "--force",
             action="store_true",
             help="Run even with DEBUG off (the demo users have well-known passwords).",
@@ -72,6 +79,8 @@ class Command(BaseCommand):
         doors: int = options["doors"]
         if doors < 1 or doors > 5_000_000:
             raise CommandError(f"--doors must be between 1 and 5,000,000 (got {doors}).")
+        if not 0 <= options["people_per_unit"] <= 10:
+            raise CommandError("--people-per-unit must be between 0 and 10.")
         if options["turf_target"] < 5:
             raise CommandError("--turf-target must be at least 5.")
         real: Path | None = options["real_data"]
@@ -88,6 +97,7 @@ class Command(BaseCommand):
                 reset=options["reset"],
                 turfs=options["turfs"],
                 turf_target=options["turf_target"],
+                people_per_unit=options["people_per_unit"],
                 progress=self.stdout.write,
             )
         except DomainError as exc:
@@ -112,6 +122,8 @@ class Command(BaseCommand):
 
     def _print_logins(self, result: DemoResult) -> None:
         w = self.stdout.write
+        # `make demo` passes HOST/PORT to runserver; print URLs that match.
+        base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
         w("")
         w(f"Campaign {DEMO_CAMPAIGN_NAME!r} (id {result.campaign.pk}). Demo logins (dev only):")
         for user in result.users:
@@ -128,14 +140,14 @@ class Command(BaseCommand):
         w("")
         w("Get a token and list campaigns:")
         w(
-            "  TOKEN=$(curl -s -X POST http://127.0.0.1:8000/api/auth/token/ "
+            f"  TOKEN=$(curl -s -X POST {base}/api/auth/token/ "
             "-H 'Content-Type: application/json' "
             '-d \'{"username":"director","password":"demo-director"}\' '
             "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"
         )
-        w('  curl -s -H "Authorization: Token $TOKEN" http://127.0.0.1:8000/api/campaigns/')
+        w(f'  curl -s -H "Authorization: Token $TOKEN" {base}/api/campaigns/')
         w(
             f'  curl -s -H "Authorization: Token $TOKEN" '
-            f"http://127.0.0.1:8000/api/campaigns/{result.campaign.pk}/districts/"
+            f"{base}/api/campaigns/{result.campaign.pk}/districts/"
         )
-        w("API docs: http://127.0.0.1:8000/api/docs/   Admin: http://127.0.0.1:8000/admin/")
+        w(f"API docs: {base}/api/docs/   Admin: {base}/admin/")
