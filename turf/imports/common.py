@@ -345,13 +345,39 @@ def rows_insert(model: type[Any], rows: list[dict[str, Any]]) -> None:
             if value is None and not f.null:
                 raise ValueError(f"{model.__name__}.{f.name} has no value and no default.")
         static[f.attname] = f.get_db_prep_save(value, connection)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
     params = [
         tuple(row[f.attname] if f.attname in row else static[f.attname] for f in fields)
         for row in rows
     ]
+    values_insert(model._meta.db_table, [f.column for f in fields], params)
+
+
+def values_insert(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert plain tuples fast: `COPY ... FROM STDIN` on PostgreSQL, multi-row `INSERT ...
+    VALUES (...), (...)` elsewhere (a few hundred rows per statement, within the backend's
+    bound-parameter limit).
+
+    Why: with `executemany` psycopg makes a round trip per row, and with a long VALUES list it
+    spends seconds splitting the query client-side; the 17,463 Cambridge doors took 20 s on
+    PostgreSQL either way. COPY takes well under a second. Values must be plain Python values
+    (str, int, float, None, datetime), which is what `rows_insert` and the link writer pass.
+    """
+    if not rows:
+        return
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        statement = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    limit = connection.features.max_query_params or 30_000
+    per_statement = max(1, min(1_000, limit // len(columns)))
+    head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            cursor.execute(head + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
