@@ -98,7 +98,128 @@ def order_walk(
     for u, flipped in seq:
         doors_u = units.doors[u]
         out.extend(int(i) for i in (doors_u[::-1] if flipped else doors_u))
+    return _polish(doors, out, barriers)
+
+
+def _polish(doors: DoorSet, order: list[int], barriers: Barriers | None) -> list[int]:
+    """Shorten the walk at the level of door locations (2-opt and Or-opt on the open path,
+    starting from the block-face order); kept only when it crosses no more barriers."""
+    o = np.asarray(order, dtype=np.int64)
+    xs, ys = doors.x[o], doors.y[o]
+    new_loc = np.ones(len(o), dtype=bool)
+    new_loc[1:] = (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])
+    starts = np.flatnonzero(new_loc)
+    m = len(starts)
+    if m < 4:
+        return order
+    px, py = xs[starts], ys[starts]
+    d = np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :])
+    seq = _path_opt(np.arange(m), d)
+    # A second start, nearest neighbour from the same first door, polished the same way.
+    alt = _path_opt(_nearest_neighbour(d), d)
+    if _path_len(alt, d) < _path_len(seq, d) - 1e-6:
+        seq = alt
+    if (seq == np.arange(m)).all():
+        return order
+    if barriers:
+        old = segments_crossing(px[:-1], py[:-1], px[1:], py[1:], barriers).sum()
+        nx, ny = px[seq], py[seq]
+        new = segments_crossing(nx[:-1], ny[:-1], nx[1:], ny[1:], barriers).sum()
+        if new > old:
+            return order
+    ends = np.append(starts[1:], len(o))
+    return [int(i) for s in seq.tolist() for i in o[starts[s] : ends[s]]]
+
+
+def _nearest_neighbour(d: FloatArray) -> IntArray:
+    m = len(d)
+    seen = np.zeros(m, dtype=bool)
+    out = np.empty(m, dtype=np.int64)
+    cur = 0
+    for r in range(m):
+        out[r] = cur
+        seen[cur] = True
+        if r + 1 < m:
+            row = np.where(seen, np.inf, d[cur])
+            cur = int(np.argmin(row))
     return out
+
+
+def _path_len(seq: IntArray, d: FloatArray) -> float:
+    return float(d[seq[:-1], seq[1:]].sum())
+
+
+def _path_opt(seq: IntArray, d: FloatArray, rounds: int = 200) -> IntArray:
+    """Best-improvement 2-opt and Or-opt (segments of 1-3, either way round) on an open path."""
+    m = len(seq)
+    ii, jj = np.triu_indices(m, 1)
+    for _ in range(rounds):
+        p = seq
+        # 2-opt: reverse p[i..j]; the path's ends are free.
+        left = np.where(
+            ii > 0, d[p[np.maximum(ii - 1, 0)], p[jj]] - d[p[np.maximum(ii - 1, 0)], p[ii]], 0.0
+        )
+        right = np.where(
+            jj < m - 1,
+            d[p[ii], p[np.minimum(jj + 1, m - 1)]] - d[p[jj], p[np.minimum(jj + 1, m - 1)]],
+            0.0,
+        )
+        gain2 = -(left + right)
+        b2 = int(np.argmax(gain2))
+        best_gain = float(gain2[b2])
+        move: tuple[str, int, int, int, bool] = ("2", int(ii[b2]), int(jj[b2]), 0, False)
+        # Or-opt: take p[i..i+L-1] out, put it between p[j] and p[j+1] (or at an end).
+        for seg_len in (1, 2, 3):
+            if m <= seg_len + 1:
+                break
+            i = np.arange(0, m - seg_len + 1)
+            a = i - 1
+            b = i + seg_len
+            s0, s1 = p[i], p[i + seg_len - 1]
+            rem = np.where(a >= 0, d[p[np.maximum(a, 0)], s0], 0.0) + np.where(
+                b < m, d[s1, p[np.minimum(b, m - 1)]], 0.0
+            )
+            rem -= np.where(
+                (a >= 0) & (b < m), d[p[np.maximum(a, 0)], p[np.minimum(b, m - 1)]], 0.0
+            )
+            # Insertion after position j (edge j -> j+1), j = -1 for the front.
+            j = np.arange(-1, m)
+            x = p[np.maximum(j, 0)]
+            y = p[np.minimum(j + 1, m - 1)]
+            has_x = (j >= 0)[None, :]
+            has_y = (j + 1 <= m - 1)[None, :]
+            base = np.where(has_x & has_y, d[x, y][None, :], 0.0)
+            fwd = (
+                np.where(has_x, d[x[None, :], s0[:, None]], 0.0)
+                + np.where(has_y, d[s1[:, None], y[None, :]], 0.0)
+                - base
+            )
+            rev = (
+                np.where(has_x, d[x[None, :], s1[:, None]], 0.0)
+                + np.where(has_y, d[s0[:, None], y[None, :]], 0.0)
+                - base
+            )
+            jj_ = j[None, :]
+            ok = (jj_ < i[:, None] - 1) | (jj_ >= i[:, None] + seg_len)
+            g_f = np.where(ok, rem[:, None] - fwd, -np.inf)
+            g_r = np.where(ok, rem[:, None] - rev, -np.inf)
+            for g, flip in ((g_f, False), (g_r, True)):
+                r, c = np.unravel_index(int(np.argmax(g)), g.shape)
+                if float(g[r, c]) > best_gain:
+                    best_gain = float(g[r, c])
+                    move = ("o", int(i[r]), int(j[c]), seg_len, flip)
+        if best_gain <= 1e-6:
+            break
+        kind, i0, j0, seg_len, flip = move
+        if kind == "2":
+            seq = np.concatenate([p[:i0], p[i0 : j0 + 1][::-1], p[j0 + 1 :]])
+        else:
+            seg = p[i0 : i0 + seg_len]
+            seg = seg[::-1] if flip else seg
+            rest = np.concatenate([p[:i0], p[i0 + seg_len :]])
+            pos = j0 + 1 if j0 < i0 else j0 + 1 - seg_len
+            seq = np.concatenate([rest[:pos], seg, rest[pos:]])
+    return seq
 
 
 class _Units:
