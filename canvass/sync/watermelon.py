@@ -107,7 +107,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from canvass.access import AnyUser, membership_require
@@ -336,7 +336,7 @@ def schema_version_parse(value: Any) -> int:
             code="invalid_schema_version",
             fields={"schema_version": ["Expected a positive integer."]},
         )
-    return value
+    return int(value)
 
 
 def migration_parse(value: Any) -> Migration | None:
@@ -410,7 +410,7 @@ def sync_membership_resolve(*, user: AnyUser, campaign_id: str | None) -> Member
     """
     if campaign_id in (None, ""):
         ids = list(
-            Membership.objects.filter(user_id=getattr(user, "pk", None)).values_list(
+            Membership.objects.filter(user__pk=getattr(user, "pk", None) or 0).values_list(
                 "campaign_id", flat=True
             )[:2]
         )
@@ -422,7 +422,7 @@ def sync_membership_resolve(*, user: AnyUser, campaign_id: str | None) -> Member
                 fields={"campaign_id": ["This parameter is required."]},
             )
         campaign_id = str(ids[0])
-    membership = membership_require(user=user, campaign_id=campaign_id)
+    membership = membership_require(user=user, campaign_id=campaign_id or "")
     if membership.role == Role.VIEWER:
         raise Forbidden("Viewers do not sync voter data.", code="sync_forbidden")
     return membership
@@ -447,7 +447,9 @@ def _scope(
         campaign_id=membership.campaign_id, canvasser_id=membership.user_id
     ).values_list("turf_id", "created_at", "ended_at", "expires_at", "turf__status")
 
-    def in_force(created: datetime, ended: datetime | None, expires: datetime | None, at: datetime):
+    def in_force(
+        created: datetime, ended: datetime | None, expires: datetime | None, at: datetime
+    ) -> bool:
         return created <= at and (ended is None or ended > at) and (expires is None or expires > at)
 
     current, sure, maybe = set(), set(), set()
@@ -467,7 +469,7 @@ def _scope(
     return _Scope(frozenset(current), frozenset(sure), frozenset(maybe))
 
 
-def _doors(turf_ids: Iterable[int]):  # type: ignore[no-untyped-def]
+def _doors(turf_ids: Iterable[int]) -> QuerySet[TurfDoor, Any]:
     return TurfDoor.objects.filter(turf_id__in=list(turf_ids)).values("household_id")
 
 
@@ -479,7 +481,7 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def _empty_changes() -> dict[str, dict[str, list]]:
+def _empty_changes() -> dict[str, dict[str, list[Any]]]:
     return {t: {"created": [], "updated": [], "deleted": []} for t in TABLES}
 
 
@@ -619,7 +621,7 @@ class _PullBuilder:
 
     # -- tables ----------------------------------------------------------------------------------
 
-    def households(self, out: dict[str, list]) -> None:
+    def households(self, out: dict[str, list[Any]]) -> None:
         send = self._send_filter("households", "updated_at", "pk")
         rows = list(
             Household.objects.filter(pk__in=self.current_doors, updated_at__lte=self.cap)
@@ -627,7 +629,7 @@ class _PullBuilder:
             .order_by("pk")
         )
         # Walk order for the doors we send, in one query (a door in two turfs: the lower turf).
-        walk: dict[int, tuple[int, int]] = {}
+        walk: dict[int, tuple[int | None, int | None]] = {}
         if rows:
             for turf_id, household_id, position in (
                 TurfDoor.objects.filter(
@@ -638,10 +640,10 @@ class _PullBuilder:
             ):
                 walk[household_id] = (turf_id, position)
         for h in rows:
-            turf_id, position = walk.get(h.pk, (None, None))
-            record = {
+            door_turf, position = walk.get(h.pk, (None, None))
+            record: dict[str, Any] = {
                 "id": str(h.pk),
-                "turf_id": str(turf_id) if turf_id is not None else None,
+                "turf_id": str(door_turf) if door_turf is not None else None,
                 "walk_position": position,
                 "house_number": h.house_number,
                 "street": h.street,
@@ -666,7 +668,7 @@ class _PullBuilder:
                 for pk in sorted(set(self.left_doors.values_list("household_id", flat=True)))
             ]
 
-    def people(self, out: dict[str, list]) -> list[Person]:
+    def people(self, out: dict[str, list[Any]]) -> list[Person]:
         send = self._send_filter("people", "updated_at", "household_id")
         rows = list(
             Person.objects.filter(
@@ -691,7 +693,7 @@ class _PullBuilder:
             self._people_deleted = []
         return rows
 
-    def contacts(self, out: dict[str, list]) -> list[ContactAttempt]:
+    def contacts(self, out: dict[str, list[Any]]) -> list[ContactAttempt]:
         send = self._send_filter("contacts", "received_at", "household_id")
         rows = list(
             ContactAttempt.objects.filter(
@@ -715,7 +717,7 @@ class _PullBuilder:
         self._contacts_out = out
         return rows
 
-    def signups(self, out: dict[str, list]) -> list[VolunteerSignup]:
+    def signups(self, out: dict[str, list[Any]]) -> list[VolunteerSignup]:
         send = self._send_filter("volunteer_signups", "updated_at", "household_id")
         rows = list(
             VolunteerSignup.objects.filter(
@@ -741,7 +743,7 @@ class _PullBuilder:
 
     def finish_people_ids(
         self,
-        changes: dict[str, dict[str, list]],
+        changes: dict[str, dict[str, list[Any]]],
         people: list[Person],
         contacts: list[ContactAttempt],
         signups: list[VolunteerSignup],
@@ -798,7 +800,7 @@ class _PullBuilder:
 
         out = self._people_out
         for p in people:
-            record = {
+            record: dict[str, Any] = {
                 "id": pid(p.pk),
                 "household_id": str(p.household_id) if p.household_id else None,
                 "first_name": p.first_name,
@@ -881,7 +883,9 @@ class _PullBuilder:
             )
             out[label].append(record)
 
-    def script(self, questions_out: dict[str, list], options_out: dict[str, list]) -> None:
+    def script(
+        self, questions_out: dict[str, list[Any]], options_out: dict[str, list[Any]]
+    ) -> None:
         script = (
             Script.objects.filter(campaign_id=self.campaign.pk, is_active=True)
             .only("pk", "created_at")
@@ -959,7 +963,7 @@ class _PullBuilder:
                 .values_list("pk", flat=True)
             ]
 
-    def result_codes(self, out: dict[str, list], *, campaign_id: int) -> None:
+    def result_codes(self, out: dict[str, list[Any]], *, campaign_id: int) -> None:
         qs = ResultCode.objects.filter(campaign_id=campaign_id, updated_at__lte=self.cap)
         full = self.first or "result_codes" in self.full_tables
         if not full:
@@ -1117,7 +1121,7 @@ def _v_number(rec: _Record, name: str) -> float | int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise _bad("invalid_value", f"{rec.where}.{name}", "A number.")
-    return value
+    return float(value) if isinstance(value, float) else int(value)
 
 
 def _v_json(rec: _Record, name: str, kind: type) -> Any:
