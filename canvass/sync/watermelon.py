@@ -640,11 +640,11 @@ class _PullBuilder:
             ):
                 walk[household_id] = (turf_id, position)
         for h in rows:
-            door_turf, position = walk.get(h.pk, (None, None))
+            door_turf, walk_pos = walk.get(h.pk, (None, None))
             record: dict[str, Any] = {
                 "id": str(h.pk),
                 "turf_id": str(door_turf) if door_turf is not None else None,
-                "walk_position": position,
+                "walk_position": walk_pos,
                 "house_number": h.house_number,
                 "street": h.street,
                 "unit": h.unit,
