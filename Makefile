@@ -17,7 +17,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null || $(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The WatermelonDB end-to-end test drives the real @nozbe/watermelondb client in Node; its
+# dependencies are pinned by e2e/package-lock.json. Without npm the test skips with a reason.
+E2E_STAMP := e2e/node_modules/.installed-stamp
+$(E2E_STAMP): e2e/package.json e2e/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix e2e --no-audit --no-fund --loglevel=error && touch $(E2E_STAMP); \
+	else echo "npm not found: the WatermelonDB end-to-end test will be skipped"; fi
+
+install: $(STAMP) $(E2E_STAMP)
 
 test: install
 	$(BIN)/ruff check .

@@ -242,3 +242,6 @@ LOGGING = {
 # Sync protocol limits (DESIGN.md §6).
 SYNC_MAX_ITEMS = env_int("SYNC_MAX_ITEMS", 1000)
 SYNC_FUTURE_CLAMP_SECONDS = env_int("SYNC_FUTURE_CLAMP_SECONDS", 600)
+# WatermelonDB pull look-back: rows stamped up to this long before last_pulled_at are re-sent, so
+# a transaction that committed late (within the margin) is never skipped (canvass/sync/watermelon.py).
+SYNC_PULL_MARGIN_SECONDS = env_int("SYNC_PULL_MARGIN_SECONDS", 60)

@@ -283,7 +283,7 @@ def _ms_or_none(value: datetime | None) -> int | None:
 
 
 def pull_margin() -> timedelta:
-    return timedelta(seconds=getattr(settings, "SYNC_PULL_MARGIN_SECONDS", 60))
+    return timedelta(seconds=settings.SYNC_PULL_MARGIN_SECONDS)
 
 
 # --------------------------------------------------------------------------------------------
