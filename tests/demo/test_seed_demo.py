@@ -22,6 +22,7 @@ from canvass.models import (
 )
 from tests.conftest import cambridge_path
 from turf.models import Assignment, District, Household, MapLayer, Turf, TurfDoor
+from turf.synthetic import city_generate, voters_generate
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +113,35 @@ def test_it_loads_the_synthetic_universe():
     multi = Household.objects.exclude(unit="").values("building_key").distinct().count()
     assert multi > 0
     assert "Loading 300 doors" in output and "Demo loaded" in output
+
+
+def test_it_stores_the_generated_doors_and_voters_as_generated():
+    seed("--no-turfs", "--seed", "11")
+    city = city_generate(doors=300, seed=11)
+    voters = voters_generate(units=city.units, seed=11)
+    doors = {h.external_id: h for h in Household.objects.all()}
+    assert set(doors) == {f"demo-{i}" for i in range(300)}
+    for i in (0, 57, 299):
+        h = doors[f"demo-{i}"]
+        assert (h.house_number, h.street, h.unit) == (
+            str(city.house_number[i]),
+            city.street[i],
+            city.unit[i],
+        )
+        assert (h.lon, h.lat) == (float(city.lon[i]), float(city.lat[i]))
+        assert h.units_est == city.units[i] and h.address_key.endswith(f"|{city.unit[i]}".upper())
+    people = {p.external_voter_id: p for p in Person.objects.select_related("household")}
+    assert len(people) == len(voters)
+    for i in range(len(voters)):
+        p = people[voters.external_voter_id_of(i)]
+        assert p.household.external_id == f"demo-{voters.door[i]}"
+        assert (p.first_name, p.last_name, p.party) == (
+            voters.first_name[i],
+            voters.last_name[i],
+            voters.party[i],
+        )
+        assert (p.phone, p.email) == (voters.phone_of(i), voters.email_of(i))
+        assert p.registration_status == voters.registration_status[i]
 
 
 def test_it_does_nothing_the_second_time():
