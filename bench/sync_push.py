@@ -1,0 +1,352 @@
+"""Benchmark of the batch push (`POST /api/sync/contacts/`) and the turf packet, over real HTTP.
+
+    .venv/bin/python bench/sync_push.py                 # PostgreSQL on 127.0.0.1:5432
+    .venv/bin/python bench/sync_push.py --workers 4 --port 8765
+
+Creates a throwaway PostgreSQL database, migrates it, seeds one campaign with 50 canvassers
+(each assigned a 100-door turf), starts gunicorn (DEBUG=0, production settings) and measures,
+in the same run:
+- 100-item batches at 1, 10 and 50 concurrent devices: items merged per second, p50/p95 batch
+  latency;
+- the naive peer: the same endpoint with 1-item batches (one request per knock);
+- a 100-door packet: median latency of a full GET and of a 304 revalidation.
+Drops the database at the end. Prints one table (the README's `## Sync`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def seed(devices: int, doors: int) -> list[dict]:
+    """One campaign, `devices` canvassers each with a token and a `doors`-door turf."""
+    import django
+
+    django.setup()
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    from canvass.models import Person
+    from canvass.services import campaign_create, membership_grant, organization_create
+    from turf.models import Assignment, Household, Turf, TurfDoor
+
+    Token = apps.get_model("authtoken", "Token")  # API tokens for the HTTP clients
+    org = organization_create(name="Bench Org", slug="bench")
+    campaign = campaign_create(organization=org, name="Bench Campaign")
+    start = datetime.now(UTC) - timedelta(days=1)
+    out = []
+    for n in range(devices):
+        user = get_user_model().objects.create_user(username=f"canvasser{n}", password="x")
+        membership_grant(campaign=campaign, user=user, role="canvasser")
+        token = Token.objects.create(user=user)
+        turf = Turf.objects.create(
+            campaign=campaign,
+            name=f"Bench {n}",
+            list_number=f"B{n:04d}",
+            status="published",
+            door_count=doors,
+            polygon=None,
+        )
+        households = Household.objects.bulk_create(
+            [
+                Household(
+                    organization=org,
+                    house_number=str(i + 1),
+                    street=f"Bench St {n}",
+                    address_key=f"{i + 1}|BENCH ST {n}|",
+                    lon=-71.1 + i * 1e-4,
+                    lat=42.37 + n * 1e-4,
+                    building_key=f"b{n}-{i}",
+                )
+                for i in range(doors)
+            ]
+        )
+        TurfDoor.objects.bulk_create(
+            [TurfDoor(turf=turf, household=h, position=i) for i, h in enumerate(households)]
+        )
+        people = Person.objects.bulk_create(
+            [
+                Person(organization=org, household=h, first_name=f"P{i}", last_name="Bench")
+                for i, h in enumerate(households)
+            ]
+        )
+        Assignment.objects.create(campaign=campaign, turf=turf, canvasser=user, created_at=start)
+        out.append(
+            {
+                "token": token.key,
+                "turf": turf.pk,
+                "doors": [(h.pk, p.pk) for h, p in zip(households, people, strict=True)],
+                "campaign": campaign.pk,
+            }
+        )
+    return out
+
+
+def make_batches(device: dict, n_batches: int, size: int) -> list[bytes]:
+    """Pre-encoded request bodies, so the clients spend no time building JSON while timed."""
+    codes = ["canvassed", "not_home", "refused", "come_back_later"]
+    now = datetime.now(UTC)
+    bodies = []
+    k = 0
+    for _ in range(n_batches):
+        items = []
+        for _ in range(size):
+            household, person = device["doors"][k % len(device["doors"])]
+            items.append(
+                {
+                    "kind": "contact",
+                    "id": str(uuid.uuid4()),
+                    "household": household,
+                    "person": person,
+                    "turf": device["turf"],
+                    "result_code": codes[k % 4],
+                    "supporter_id": (k % 5) + 1,
+                    "device_time": (now - timedelta(seconds=k)).isoformat(),
+                }
+            )
+            k += 1
+        bodies.append(
+            json.dumps(
+                {
+                    "device_id": f"bench-{device['turf']}",
+                    "campaign_id": device["campaign"],
+                    "items": items,
+                }
+            ).encode()
+        )
+    return bodies
+
+
+def run_level(port: int, devices: list[dict], batches_each: int, size: int) -> dict:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+    work = [(d, make_batches(d, batches_each, size)) for d in devices]
+    barrier = threading.Barrier(len(work) + 1)
+
+    def client(device: dict, bodies: list[bytes]) -> None:
+        barrier.wait()
+        for body in bodies:
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request(
+                "POST",
+                "/api/sync/contacts/",
+                body=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Token {device['token']}",
+                },
+            )
+            response = conn.getresponse()
+            payload = response.read()
+            conn.close()
+            elapsed = time.perf_counter() - started
+            if response.status != 200 or json.loads(payload)["summary"]["created"] != size:
+                errors.append(f"{response.status}: {payload[:200]!r}")
+            with lock:
+                latencies.append(elapsed)
+
+    threads = [threading.Thread(target=client, args=w) for w in work]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    items = len(devices) * batches_each * size
+    return {
+        "items": items,
+        "wall": wall,
+        "rate": items / wall,
+        "p50": pct(latencies, 0.5) * 1000,
+        "p95": pct(latencies, 0.95) * 1000,
+        "errors": errors,
+    }
+
+
+def packet_latency(port: int, device: dict, rounds: int) -> tuple[float, float, int]:
+    def get(etag: str | None) -> tuple[float, str, int]:
+        headers = {"Authorization": f"Token {device['token']}", "Accept-Encoding": "gzip"}
+        if etag:
+            headers["If-None-Match"] = etag
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", f"/api/turfs/{device['turf']}/packet/", headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        assert response.status in (200, 304), (response.status, body[:200])
+        return time.perf_counter() - started, response.getheader("ETag") or "", len(body)
+
+    get(None)
+    full = [get(None) for _ in range(rounds)]
+    etag = full[-1][1]
+    revalidate = [get(etag)[0] for _ in range(rounds)]
+    return (
+        statistics.median(t for t, _, _ in full) * 1000,
+        statistics.median(revalidate) * 1000,
+        full[-1][2],
+    )
+
+
+def wait_for(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("gunicorn exited early")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/me/")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+
+    import psycopg
+
+    db = f"canvass_bench_sync_{os.getpid()}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-" + uuid.uuid4().hex,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": f"{PG}/{db}",
+        "DB_CONN_MAX_AGE": "600",
+        "THROTTLE_USER": "100000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{db}"')
+    server = None
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        print("seeding 50 canvassers x 100 doors ...", flush=True)
+        devices = seed(50, 100)
+        from django.db import connections
+
+        connections.close_all()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "-w",
+                str(args.workers),
+                "-b",
+                f"127.0.0.1:{args.port}",
+                "--log-level",
+                "warning",
+                "--timeout",
+                "120",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        wait_for(args.port, server)
+        run_level(args.port, devices[:4], 2, 10)  # warm-up: workers, connections, caches
+
+        rows = []
+        plan = [(1, 40), (10, 8), (50, 4)]
+        for concurrency, batches_each in plan:
+            print(f"batches of {args.batch}, {concurrency} devices ...", flush=True)
+            rows.append(
+                (
+                    f"batch push, {args.batch} items/request",
+                    concurrency,
+                    run_level(args.port, devices[:concurrency], batches_each, args.batch),
+                )
+            )
+            print(
+                "   ",
+                {k: v for k, v in rows[-1][2].items() if k != "errors"},
+                rows[-1][2]["errors"][:2],
+                flush=True,
+            )
+        naive_plan = [(1, 300), (10, 60), (50, 20)]
+        for concurrency, requests_each in naive_plan:
+            print(f"naive 1-item requests, {concurrency} devices ...", flush=True)
+            rows.append(
+                (
+                    "naive: 1 item/request",
+                    concurrency,
+                    run_level(args.port, devices[:concurrency], requests_each, 1),
+                )
+            )
+            print(
+                "   ",
+                {k: v for k, v in rows[-1][2].items() if k != "errors"},
+                rows[-1][2]["errors"][:2],
+                flush=True,
+            )
+        packet_full, packet_304, packet_bytes = packet_latency(args.port, devices[0], 50)
+
+        print()
+        print("| peer | devices | items | items/s | p50 batch | p95 batch | errors |")
+        print("|---|---|---|---|---|---|---|")
+        for name, concurrency, r in rows:
+            print(
+                f"| {name} | {concurrency} | {r['items']} | {r['rate']:,.0f} "
+                f"| {r['p50']:.0f} ms | {r['p95']:.0f} ms | {len(r['errors'])} |"
+            )
+        print()
+        print(
+            f"100-door packet (gzip, {packet_bytes:,} bytes on the wire): median "
+            f"{packet_full:.1f} ms full GET, {packet_304:.1f} ms for a 304 revalidation."
+        )
+        for _, _, r in rows:
+            for e in r["errors"][:3]:
+                print("error:", e)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
