@@ -44,7 +44,12 @@ from canvass.models import (
 from canvass.services import campaign_create, membership_grant, organization_create, script_create
 from turf.addresses import address_key
 from turf.imports.common import rows_insert
+from turf.imports.districts import districts_import_geojson
+from turf.imports.doors import doors_import
 from turf.models import Assignment, District, DistrictKind, Household, LayerKind, MapLayer, Turf
+from turf.services.geo import households_assign_districts
+from turf.services.layers import layer_import
+from turf.services.turfs import CutSpec, assignment_create, turf_cut_commit, turf_publish
 from turf.synthetic import SyntheticCity, SyntheticVoters, city_generate, voters_generate
 
 Progress = Callable[[str], None]
@@ -436,8 +441,6 @@ def layers_load(*, organization: Organization, city: SyntheticCity, progress: Pr
 
 
 def districts_link(*, organization: Organization, progress: Progress) -> int:
-    from turf.services.geo import households_assign_districts
-
     return households_assign_districts(organization=organization, progress=progress)
 
 
@@ -495,11 +498,6 @@ def real_universe_load(
     then the active at-grade railways, water bodies and street centerlines as map layers.
     Returns (doors, districts, layers).
     """
-    from turf.imports.districts import districts_import_geojson
-    from turf.imports.doors import doors_import
-    from turf.services.geo import households_assign_districts
-    from turf.services.layers import layer_import
-
     files = {
         "state_house": folder / "elections" / "state_rep_districts.geojson",
         "precincts": folder / "elections" / "wards_precincts.geojson",
@@ -596,8 +594,6 @@ def demo_turfs_create(
     The rest stay drafts, so a director has both to try: drafts to edit, published turfs to
     download as packets. Returns the number of turfs cut.
     """
-    from turf.services.turfs import CutSpec, assignment_create, turf_cut_commit, turf_publish
-
     district = demo_district(organization=campaign.organization)
     if district is None:
         raise InvalidInput("The demo has no state house district to cut.", code="no_district")
