@@ -159,14 +159,20 @@ def child(method: str, db: Path, voters: Path, limit: int) -> None:
 
     org = Organization.objects.get(slug="bench")
     started = time.perf_counter()
+    cpu_started = time.process_time()
     if method == "product":
         run = voters_import(organization=org, path=voters, preset="van", progress=_every(10))
         rows, matched = run.total_rows, run.matched_count
     else:
         rows, matched = naive_import(org, voters, limit)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak_mb, "matched": matched}))
+    print(
+        json.dumps(
+            {"rows": rows, "seconds": seconds, "cpu": cpu, "peak_mb": peak_mb, "matched": matched}
+        )
+    )
 
 
 def _every(n: int):  # type: ignore[no-untyped-def]
@@ -286,22 +292,24 @@ def main() -> None:
             results[method] = json.loads(out.stdout.strip().splitlines()[-1])
 
         print()
-        print("| method | rows | seconds | rows/s | peak RSS | match rate |")
-        print("|---|---|---|---|---|---|")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print("| method | rows | seconds | CPU s | rows/s | peak RSS | match rate |")
+        print("|---|---|---|---|---|---|---|")
         for method, label in (
             ("product", "voters_import (stream, batches of 2,000, door index)"),
             ("naive", "naive: per-row lookup + update_or_create"),
         ):
             r = results[method]
             rate = r["rows"] / r["seconds"]
-            rows, seconds = r["rows"], r["seconds"]
+            rows, seconds, cpu = r["rows"], r["seconds"], r["cpu"]
             note = ""
             if method == "naive" and rows < args.rows:
                 note = f" (measured {rows:,} rows in {seconds:.1f} s, extrapolated)"
+                cpu = cpu * args.rows / rows
                 seconds = args.rows / rate
                 rows = args.rows
             print(
-                f"| {label}{note} | {rows:,} | {seconds:.1f} | {rate:,.0f} | "
+                f"| {label}{note} | {rows:,} | {seconds:.1f} | {cpu:.1f} | {rate:,.0f} | "
                 f"{r['peak_mb']:.0f} MB | {r['matched'] / r['rows']:.1%} |"
             )
     finally:

@@ -22,6 +22,9 @@ knock for them until an address point exists), and an ImportRowIssue `unmatched_
 recorded with the raw row, so the list can be downloaded, fixed and re-imported. Rows without an
 id (`missing_value`) or repeating an id (`duplicate_id`) are not imported and are reported.
 
+`age` becomes `year_of_birth` = the import's calendar year - age (a file re-imported in a later
+year updates everyone's year by one: give `year_of_birth` when the file has it).
+
 Idempotent: upsert on (organization, external_voter_id); a re-run creates 0, updates only the
 people whose values changed, counts the rest unchanged. Streams the CSV and writes in batches of
 BATCH rows; memory is bounded by the door index (one dict entry per door) and the set of ids

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from canvass.errors import InvalidInput
@@ -103,22 +103,40 @@ def import_run_execute(run: ImportRun, work: Callable[[ImportRun], None]) -> Imp
             run.finished_at = timezone.now()
             run.options = {**run.options, "seconds": round(time.monotonic() - started, 3)}
             run.save()
-    except ImportFailed as exc:
-        ImportRun.objects.filter(pk=run.pk).update(
-            status=ImportStatus.FAILED,
-            error_message=exc.message[:5000],
-            finished_at=timezone.now(),
-            total_rows=0,
-            created_count=0,
-            updated_count=0,
-            unchanged_count=0,
-            matched_count=0,
-            unmatched_count=0,
-            error_count=1,
+    except IntegrityError as exc:
+        # Only another import writing the same ids at the same moment gets here (ids are
+        # de-duplicated within a file): report it as a clean failure, never a 500.
+        failed = ImportFailed(
+            "Another import changed the same records at the same time; nothing was stored. "
+            "Run the import again.",
+            code="import_conflict",
         )
-        exc.fields = {**exc.fields, "import_id": run.pk}
+        _mark_failed(run, failed)
+        raise failed from exc
+    except ImportFailed as exc:
+        _mark_failed(run, exc)
+        raise
+    except Exception:
+        # A bug, not bad input: leave no run "running" forever, and let it surface as one.
+        _mark_failed(run, ImportFailed("The import stopped on an internal error."))
         raise
     return run
+
+
+def _mark_failed(run: ImportRun, exc: ImportFailed) -> None:
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportStatus.FAILED,
+        error_message=exc.message[:5000],
+        finished_at=timezone.now(),
+        total_rows=0,
+        created_count=0,
+        updated_count=0,
+        unchanged_count=0,
+        matched_count=0,
+        unmatched_count=0,
+        error_count=1,
+    )
+    exc.fields = {**exc.fields, "import_id": run.pk}
 
 
 class CsvRows:
@@ -353,13 +371,12 @@ def rows_insert(model: type[Any], rows: list[dict[str, Any]]) -> None:
 
 
 def values_insert(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert plain tuples fast: `COPY ... FROM STDIN` on PostgreSQL, multi-row `INSERT ...
-    VALUES (...), (...)` elsewhere (a few hundred rows per statement, within the backend's
-    bound-parameter limit).
+    """Insert plain tuples fast: `COPY ... FROM STDIN` on PostgreSQL, `executemany` elsewhere.
 
-    Why: with `executemany` psycopg makes a round trip per row, and with a long VALUES list it
-    spends seconds splitting the query client-side; the 17,463 Cambridge doors took 20 s on
-    PostgreSQL either way. COPY takes well under a second. Values must be plain Python values
+    Why: on PostgreSQL, psycopg's `executemany` makes a round trip per row and a long multi-row
+    VALUES list spends seconds being split client-side (the 17,463 Cambridge doors took 20 s
+    either way); COPY takes well under a second. SQLite's own `executemany` is in-process and
+    the fastest there (multi-row VALUES was 3x slower). Values must be plain Python values
     (str, int, float, None, datetime), which is what `rows_insert` and the link writer pass.
     """
     if not rows:
@@ -367,17 +384,12 @@ def values_insert(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -
     from django.db import connection
 
     quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        statement = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    limit = connection.features.max_query_params or 30_000
-    per_statement = max(1, min(1_000, limit // len(columns)))
-    head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    names = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            cursor.execute(head + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
