@@ -5,6 +5,7 @@
     city.streets      # GeoJSON-like centerline features (Cambridge centerlines properties)
     city.river, city.railway        # GeoJSON Polygon / LineString (lon/lat)
     city.districts    # state house district, wards, precincts (GeoJSON polygons)
+    doors, barriers, streets = city.engine_inputs(group_by="ward")  # for turf.cutting.cut
     voters = voters_generate(units=city.units, seed=7)   # a voter file placed on the doors
 
 The same (doors, seed) always gives the same city, bit for bit (one `numpy.random.Generator`
@@ -179,6 +180,38 @@ class SyntheticCity:
 
     def street_features(self) -> dict[str, Any]:
         return self.feature_collection(self.streets)
+
+    def engine_inputs(self, *, group_by: str | None = "ward") -> tuple[Any, Any, Any]:
+        """(DoorSet, Barriers, Streets) for `turf.cutting.cut`, in local metres around the
+        city centre; `group_by` "ward", "precinct" or None (no groups)."""
+        import shapely.geometry
+
+        from turf.cutting import Barriers, DoorSet, LocalProjection, Streets
+
+        proj = LocalProjection(self.center_lon, self.center_lat)
+        x, y = proj.forward(self.lon, self.lat)
+        group = None
+        if group_by == "ward":
+            group = self.ward.astype(str).tolist()
+        elif group_by == "precinct":
+            group = self.precinct_code.tolist()
+        elif group_by is not None:
+            raise ValueError(f"group_by must be 'ward', 'precinct' or None, not {group_by!r}")
+        doors = DoorSet(
+            ids=self.door_id.astype(str).tolist(),
+            x=x,
+            y=y,
+            building=np.char.add("b", self.building.astype(str)).tolist(),
+            street=self.street.tolist(),
+            number=self.house_number.astype(str).tolist(),
+            units=self.units,
+            group=group,
+        )
+        barriers = Barriers(
+            lines=[proj.forward_geometry(shapely.geometry.shape(self.railway))],
+            polygons=[proj.forward_geometry(shapely.geometry.shape(self.river))],
+        )
+        return doors, barriers, Streets.from_geojson_features(self.streets, proj)
 
 
 @dataclass(frozen=True)

@@ -190,3 +190,17 @@ def test_it_puts_every_door_in_its_ward_and_precinct_polygons(city):
         if kind == "precinct":
             inside = shapely.contains_xy(geom, city.lon, city.lat)
             assert np.array_equal(inside, codes == code)
+
+
+def test_it_feeds_the_turf_engine():
+    from turf.cutting import cut
+
+    small = city_generate(doors=1_500, seed=5)
+    doors, barriers, streets = small.engine_inputs(group_by="ward")
+    assert len(doors) == 1_500 and set(doors.group) == {"1", "2"}
+    result = cut(doors, target=80, barriers=barriers, streets=streets)
+    assert sorted(d for t in result.turfs for d in t.door_ids) == sorted(doors.ids)
+    assert result.metrics["split_buildings"] == 0
+    # The barriers arrive in the doors' metres: the railway has doors on both sides.
+    rail_x = barriers.lines[0].coords[0][0]
+    assert (doors.x < rail_x).sum() > 300 and (doors.x > rail_x).sum() > 300
