@@ -492,7 +492,11 @@ class SyncLedgerEntry(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["campaign", "received_at"])]
+        indexes = [
+            models.Index(fields=["campaign", "received_at"]),
+            # The WatermelonDB pull finds device-created people and sign-ups by object id.
+            models.Index(fields=["kind", "object_id"]),
+        ]
 
 
 class ImportKind(models.TextChoices):

@@ -1244,7 +1244,10 @@ def _signup(
         .first()
     )
     if existing is None:
+        # The device's id becomes the sign-up's id, so both sides name the row alike (the
+        # WatermelonDB pull sends it back under the id the device created it with).
         signup = VolunteerSignup(
+            id=client_id,
             campaign_id=ctx.campaign_id,
             person=person,
             household_id=household_id,
@@ -1276,8 +1279,13 @@ def _signup(
             if value:
                 setattr(signup, name, value)
         signup.device_time = device_time
-    signup.full_clean(exclude=["campaign", "person", "household", "canvasser"])
-    signup.save()
+    # Uniqueness of the id is the database's job: a new row is a forced INSERT (a plain save()
+    # with a pk set would UPDATE a foreign row that happened to have this id), and a clash is an
+    # IntegrityError that `_single` reports as `id_conflict`.
+    signup.full_clean(
+        exclude=["campaign", "person", "household", "canvasser"], validate_unique=False
+    )
+    signup.save(force_insert=existing is None)
     return str(signup.pk), flags
 
 

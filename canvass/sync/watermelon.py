@@ -1466,14 +1466,6 @@ class _Pusher:
                 receipt = self.merge.signup_merge(ctx=self.ctx, item=item)
                 if not receipt.ok:
                     raise _rejected(rec, receipt)
-                if "merged" not in receipt.flags and receipt.object_id != rec.id:
-                    # Re-key the new row to the device's id, so both sides name it alike.
-                    VolunteerSignup.objects.filter(pk=receipt.object_id).update(
-                        id=uuid.UUID(rec.id)
-                    )
-                    SyncLedgerEntry.objects.filter(client_id=uuid.UUID(rec.id)).update(
-                        object_id=rec.id
-                    )
                 self.counts["volunteer_signups"] += 1
                 continue
             self._signup_update(rec, existing, kind=kind, fields=fields, device_time=device_time)

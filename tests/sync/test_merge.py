@@ -14,6 +14,7 @@ from canvass.models import (
     Person,
     SupporterScore,
     SyncLedgerEntry,
+    VolunteerSignup,
 )
 from canvass.sync.merge import (
     household_result_recompute,
@@ -149,3 +150,42 @@ def test_it_creates_a_new_person_once_and_lets_a_contact_name_them(
     assert receipts[1]["object_id"] == str(created.pk)
     assert created.source == "door"
     assert SupporterScore.objects.get().person_id == created.pk
+
+
+def test_it_creates_a_new_signup_under_the_devices_id(assigned_turf, canvasser, campaign):
+    item = {
+        "kind": "signup",
+        "id": str(uuid.uuid4()),
+        "signup_kind": "volunteer",
+        "email": "ana@example.org",
+        "device_time": timezone.now().isoformat(),
+    }
+
+    [receipt] = receipts_of(canvasser, [item], campaign_id=campaign.pk)
+
+    assert (receipt["status"], receipt["object_id"]) == ("created", item["id"])
+    assert str(VolunteerSignup.objects.get().pk) == item["id"]
+    assert SyncLedgerEntry.objects.get().object_id == item["id"]
+
+
+def test_it_rejects_a_signup_whose_id_belongs_to_another_row_and_leaves_that_row_alone(
+    assigned_turf, canvasser, campaign, sibling_campaign
+):
+    foreign = VolunteerSignup.objects.create(
+        campaign=sibling_campaign, kind="member", email="other@example.org"
+    )
+    item = {
+        "kind": "signup",
+        "id": str(foreign.pk),
+        "signup_kind": "volunteer",
+        "email": "ana@example.org",
+        "device_time": timezone.now().isoformat(),
+    }
+
+    [receipt] = receipts_of(canvasser, [item], campaign_id=campaign.pk)
+
+    assert (receipt["status"], receipt["reason"]) == ("rejected", "id_conflict")
+    assert list(VolunteerSignup.objects.values_list("pk", "campaign_id", "email")) == [
+        (foreign.pk, sibling_campaign.pk, "other@example.org")
+    ]
+    assert not SyncLedgerEntry.objects.exists()
