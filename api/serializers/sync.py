@@ -7,6 +7,9 @@ shape in the OpenAPI schema and are kept in step by the whole-body tests.
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -111,6 +114,39 @@ class TurfPacketOutput(serializers.Serializer):
     show_party = serializers.BooleanField()
 
 
+@extend_schema_field(
+    {"type": "array", "items": {"type": "object", "additionalProperties": {}}, "maxItems": 1000}
+)
+class ContactBatchItemsField(serializers.Field):
+    """A list of JSON objects, checked in one pass and passed on as is.
+
+    Hot path: `ListField(child=DictField())` copied every item field by field (a third of the
+    view's time for a 100-item batch); the merge service validates each item's fields itself
+    and answers per item, so the API layer only checks the envelope."""
+
+    default_error_messages = {
+        "not_a_list": 'Expected a list of items but got type "{input_type}".',
+        "not_an_object": 'Expected a dictionary of items but got type "{input_type}".',
+    }
+
+    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        errors = {
+            str(index): [
+                self.error_messages["not_an_object"].format(input_type=type(item).__name__)
+            ]
+            for index, item in enumerate(data)
+            if not isinstance(item, dict)
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class ContactBatchInput(serializers.Serializer):
     device_id = serializers.CharField(max_length=100)
     campaign_id = serializers.IntegerField(
@@ -120,9 +156,7 @@ class ContactBatchInput(serializers.Serializer):
             "from your only membership."
         ),
     )
-    items = serializers.ListField(
-        child=serializers.DictField(),
-        allow_empty=True,
+    items = ContactBatchItemsField(
         help_text=(
             "At most SYNC_MAX_ITEMS (1,000) items. Each has `kind` (contact | signup | "
             "new_person | correction), a client `id` (UUID) and `device_time` (ISO 8601 with "
