@@ -70,9 +70,9 @@ _UNIT_SUFFIX = re.compile(
     re.I,
 )
 _FRACTION = re.compile(r"^(\d+)[\s-]*(\d+/\d+)$")
-_NUMBER_PREFIX = re.compile(
-    r"^\s*(\d+(?:\s*-\s*\d+/\d+|\s+\d+/\d+|-?[A-Z](?![A-Z])|-\d+)?)\s+(.+)$", re.I
-)
+# A house number: digits, an optional letter, then hyphenated parts ("7-A", "6-1/2", "20-1B",
+# "58-H2", "157-1/2B" all occur in Cambridge) or a separate fraction ("6 1/2").
+_NUMBER_PREFIX = re.compile(r"^\s*(\d+[A-Z]?(?:-[0-9A-Z/]+)*(?:\s+\d+/\d+)?)\s+(.+)$", re.I)
 
 
 def normalize_number(value: str) -> str:

@@ -58,6 +58,7 @@ from turf.imports.common import (
     IssueBuffer,
     Progress,
     Source,
+    external_ids_map,
     import_run_execute,
     import_run_start,
     mapped_value,
@@ -298,6 +299,7 @@ class _VoterWriter:
         self.seen: set[str] = set()
         self.year = timezone.now().year
         self.batch: dict[str, dict[str, Any]] = {}
+        self.known = external_ids_map(Person, organization=organization, field="external_voter_id")
         self.counts = dict.fromkeys(
             (
                 "total",
@@ -428,11 +430,10 @@ class _VoterWriter:
         if not self.batch:
             return
         c = self.counts
+        pks = [self.known[ext] for ext in self.batch if ext in self.known]
         existing = {
             p.external_voter_id: p
-            for p in Person.objects.filter(
-                organization=self.organization, external_voter_id__in=list(self.batch)
-            ).only("id", "external_voter_id", *_WRITTEN)
+            for p in Person.objects.filter(pk__in=pks).only("id", "external_voter_id", *_WRITTEN)
         }
         new: list[dict[str, Any]] = []
         changed: list[Person] = []

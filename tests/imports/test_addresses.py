@@ -28,6 +28,8 @@ from turf.addresses import address_key, parse_address_line
         ("2 Dana Ter", "2|DANA TER|"),
         ("2 Dana Terrace", "2|DANA TER|"),
         ("8 Memorial Drive", "8|MEMORIAL DR|"),
+        ("20-1B Prescott St #9", "20-1B|PRESCOTT ST|9"),
+        ("58-H2 Garden Street", "58H2|GARDEN ST|"),
     ],
 )
 def test_it_normalises_address_variants_to_one_key(line, key):

@@ -33,6 +33,7 @@ from turf.imports.common import (
     IssueBuffer,
     Progress,
     Source,
+    external_ids_map,
     import_run_execute,
     import_run_start,
     load_json,
@@ -305,6 +306,7 @@ class _DoorWriter:
         self.to_locate: list[int] = []
         self.counts = {"total": 0, "created": 0, "updated": 0, "unchanged": 0, "errors": 0}
         self.batch: dict[str, dict[str, Any]] = {}
+        self.known = external_ids_map(Household, organization=organization, field="external_id")
 
     def take(self, line: int, row: dict[str, str]) -> None:
         self.counts["total"] += 1
@@ -328,15 +330,20 @@ class _DoorWriter:
     def finish(self) -> None:
         self.flush()
         self.issues.flush()
+        if self.counts["created"]:
+            # New doors need locating: their ids, found in one pass (see external_ids_map).
+            now_known = external_ids_map(
+                Household, organization=self.organization, field="external_id"
+            )
+            self.to_locate.extend(pk for ext, pk in now_known.items() if ext not in self.known)
 
     def flush(self) -> None:
         if not self.batch:
             return
+        pks = [self.known[ext] for ext in self.batch if ext in self.known]
         existing = {
             h.external_id: h
-            for h in Household.objects.filter(
-                organization=self.organization, external_id__in=list(self.batch)
-            ).only("id", "external_id", *_COMPARED)
+            for h in Household.objects.filter(pk__in=pks).only("id", "external_id", *_COMPARED)
         }
         new: list[dict[str, Any]] = []
         changed: list[Household] = []
@@ -357,11 +364,6 @@ class _DoorWriter:
             changed.append(current)
         if new:
             rows_insert(Household, new)
-            self.to_locate.extend(
-                Household.objects.filter(
-                    organization=self.organization, external_id__in=[r["external_id"] for r in new]
-                ).values_list("id", flat=True)
-            )
             self.counts["created"] += len(new)
         if changed:
             Household.objects.bulk_update(changed, [*_COMPARED, "updated_at"], batch_size=BATCH)
