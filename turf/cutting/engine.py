@@ -13,7 +13,7 @@ from turf.cutting.metrics import compute_metrics, max_turf_size
 from turf.cutting.overlap import Owners, repair_overlap
 from turf.cutting.partition import bisect
 from turf.cutting.polygons import turf_polygons
-from turf.cutting.refine import Graph, reconnect, refine
+from turf.cutting.refine import Graph, lloyd, reconnect, refine
 from turf.cutting.types import Barriers, CutError, CutResult, DoorSet, IntArray, Streets, TurfCut
 from turf.cutting.walk import StreetIndex, house_number_key, order_walk
 
@@ -203,6 +203,8 @@ def _cut_group(
             lab[ss] = int(np.argmin(np.hypot(cx - px, cy - py)))
     lo = max(math.ceil(0.9 * target), 1)
     hi = min(math.floor(1.1 * target), cap)
+    if LLOYD:
+        lab = lloyd(sx, sy, sw, lab, comp)
     lab = reconnect(sx, sy, sw, lab, graph, cap)
     lab = refine(
         sx, sy, sw, lab, graph, lo, hi, passes=REFINE_PASSES, loose=(0.8 * target, 1.2 * target)
@@ -238,6 +240,7 @@ def _cut_group(
 
 
 REFINE_PASSES = 40
+LLOYD = True
 
 
 def _sites(bld: IntArray, loc: IntArray, nb: int, nl: int) -> tuple[IntArray, int]:

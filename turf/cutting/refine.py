@@ -8,6 +8,9 @@ k-means objective), keeps both turfs within the size band and keeps the source t
 (local check: the site's same-turf neighbours stay connected among themselves). Each pass
 scores every boundary move at once with numpy, then applies the improving ones best first,
 rechecking sizes and contiguity against the labels as they stand.
+
+`lloyd` runs first: balanced k-means (Lloyd steps, per-turf prices evening out the sizes) from
+the bisection, within barrier components; `reconnect` then hands stray pieces to a neighbour.
 """
 
 from __future__ import annotations
@@ -228,3 +231,54 @@ def reconnect(
         if not changed:
             break
     return lab
+
+
+def lloyd(
+    x: FloatArray,
+    y: FloatArray,
+    w: FloatArray,
+    lab: IntArray,
+    comp: IntArray,
+    *,
+    iters: int = 12,
+    price_steps: int = 30,
+    near: int = 8,
+) -> IntArray:
+    """Balanced k-means (Lloyd steps with per-turf prices) from the labels `lab`: each site goes
+    to the turf minimising squared distance to its centroid minus the turf's price, and prices
+    move until the sizes even out. Sites only join turfs of their own barrier component (those
+    with no turf keep their label). Returns new labels, or `lab` when a turf would vanish."""
+    from scipy.spatial import cKDTree
+
+    k = int(lab.max()) + 1
+    if k < 2 or len(x) <= k:
+        return lab
+    tot = np.bincount(lab, weights=w, minlength=k)
+    mean_size = float(tot.mean())
+    turf_comp = np.zeros(k, dtype=np.int64)
+    turf_comp[lab] = comp
+    fixed = ~np.isin(comp, turf_comp)
+    cur = lab.copy()
+    price = np.zeros(k, dtype=np.float64)
+    nn = min(near, k)
+    for _ in range(iters):
+        size = np.bincount(cur, weights=w, minlength=k)
+        if (size <= 0).any():
+            return lab
+        cx = np.bincount(cur, weights=w * x, minlength=k) / size
+        cy = np.bincount(cur, weights=w * y, minlength=k) / size
+        r2 = float((w * ((x - cx[cur]) ** 2 + (y - cy[cur]) ** 2)).sum() / w.sum())
+        _, cand = cKDTree(np.column_stack([cx, cy])).query(np.column_stack([x, y]), k=nn)
+        cand = cand.reshape(len(x), nn)
+        d2 = (x[:, None] - cx[cand]) ** 2 + (y[:, None] - cy[cand]) ** 2
+        d2 = np.where(turf_comp[cand] == comp[:, None], d2, np.inf)
+        own = np.isinf(d2).all(axis=1) | fixed
+        for _step in range(price_steps):
+            choice = cand[np.arange(len(x)), np.argmin(d2 - price[cand], axis=1)]
+            choice = np.where(own, cur, choice)
+            size = np.bincount(choice, weights=w, minlength=k)
+            price -= 0.5 * r2 * (size - mean_size) / mean_size
+        cur = choice
+    if (np.bincount(cur, weights=w, minlength=k) <= 0).any():
+        return lab
+    return cur

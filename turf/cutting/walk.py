@@ -25,6 +25,8 @@ from turf.cutting.types import Barriers, DoorSet, FloatArray, IntArray, Streets,
 
 _NUM = re.compile(r"\d+")
 BARRIER_PENALTY_M = 5_000.0
+OR_OPT_LENGTHS = (1, 2, 3)
+NN_STARTS = 1
 MAJOR_CROSSING_PENALTY_M = 150.0
 
 
@@ -116,9 +118,10 @@ def _polish(doors: DoorSet, order: list[int], barriers: Barriers | None) -> list
     d = np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :])
     seq = _path_opt(np.arange(m), d)
     # A second start, nearest neighbour from the same first door, polished the same way.
-    alt = _path_opt(_nearest_neighbour(d), d)
-    if _path_len(alt, d) < _path_len(seq, d) - 1e-6:
-        seq = alt
+    for start in _starts(px, py, NN_STARTS):
+        alt = _path_opt(_nearest_neighbour(d, start), d)
+        if _path_len(alt, d) < _path_len(seq, d) - 1e-6:
+            seq = alt
     if (seq == np.arange(m)).all():
         return order
     if barriers:
@@ -131,11 +134,20 @@ def _polish(doors: DoorSet, order: list[int], barriers: Barriers | None) -> list
     return [int(i) for s in seq.tolist() for i in o[starts[s] : ends[s]]]
 
 
-def _nearest_neighbour(d: FloatArray) -> IntArray:
+def _starts(px: FloatArray, py: FloatArray, count: int) -> list[int]:
+    """The face order's first location, then the locations farthest out (corners)."""
+    out = [0]
+    if count > 1:
+        r = np.hypot(px - px.mean(), py - py.mean())
+        out += [int(i) for i in np.argsort(-r)[: count - 1] if int(i) != 0]
+    return out[:count]
+
+
+def _nearest_neighbour(d: FloatArray, start: int = 0) -> IntArray:
     m = len(d)
     seen = np.zeros(m, dtype=bool)
     out = np.empty(m, dtype=np.int64)
-    cur = 0
+    cur = start
     for r in range(m):
         out[r] = cur
         seen[cur] = True
@@ -169,7 +181,7 @@ def _path_opt(seq: IntArray, d: FloatArray, rounds: int = 200) -> IntArray:
         best_gain = float(gain2[b2])
         move: tuple[str, int, int, int, bool] = ("2", int(ii[b2]), int(jj[b2]), 0, False)
         # Or-opt: take p[i..i+L-1] out, put it between p[j] and p[j+1] (or at an end).
-        for seg_len in (1, 2, 3):
+        for seg_len in OR_OPT_LENGTHS:
             if m <= seg_len + 1:
                 break
             i = np.arange(0, m - seg_len + 1)
