@@ -18,7 +18,7 @@ from canvass.access import team_turf_ids, turf_for_user
 from canvass.errors import Forbidden
 from canvass.models import Membership, Role
 from canvass.sync.merge import batch_too_large, sync_batch_merge
-from canvass.sync.packets import packet_json, turf_packet_build, turf_packet_etag
+from canvass.sync.packets import turf_packet_body, turf_packet_version
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,13 @@ class TurfPacketView(APIView):
         turf, membership = turf_for_user(user=request.user, turf_id=turf_id, roles=PACKET_ROLES)
         if membership.role == Role.ORGANIZER and not _organizer_may_see(membership, turf.pk):
             raise Forbidden("Organizers get the packets of their team's turfs only.")
-        body = packet_json(turf_packet_build(turf=turf, membership=membership))
-        etag = turf_packet_etag(body)
+        # The ETag comes first (one query): a revalidation never builds the body, and a
+        # repeat fetch takes it from the cache.
+        etag = turf_packet_version(turf=turf, membership=membership)
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = HttpResponse(status=304)
         else:
+            body = turf_packet_body(turf=turf, membership=membership, etag=etag)
             response = HttpResponse(body, content_type="application/json")
         response["ETag"] = etag
         # A packet holds voter data: never in a shared cache; revalidate every time.

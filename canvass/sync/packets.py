@@ -1,10 +1,20 @@
 """The turf packet: everything an offline app needs to knock one turf (DESIGN.md §6).
 
-`turf_packet_build` is a selector: a fixed number of queries whatever the turf's size (turf
-doors + households, people, door results, result codes, script questions, options, branching
-links), returned as plain JSON-ready dicts. `turf_packet_etag` hashes the canonical JSON of
-the packet, so the ETag changes exactly when something in it changes (a knock result, a person
-edit, a script or result-code edit, the campaign's sharing rules) and never otherwise.
+- `turf_packet_version(turf=, membership=)`: the packet's ETag from ONE query, before any
+  body is built: a fingerprint of exactly the columns the packet shows (doors and households,
+  their people, door results, the campaign's result codes, the active script's questions,
+  options and branching), plus the turf row and the caller's phone/party visibility. It
+  changes exactly when something in the packet changes (a knock result, a person edit, a
+  script or result-code edit, the sharing rules), whatever wrote it: it hashes content, so a
+  bulk `.update()` that leaves `updated_at` alone still changes it.
+- `turf_packet_body(turf=, membership=, etag=)`: the rendered JSON bytes, from the Django
+  cache keyed by turf and ETag (locmem here, Redis in production) or built by
+  `turf_packet_build` (a fixed number of queries whatever the turf's size, plain dicts) and
+  cached. A repeat fetch or a 304 revalidation costs the version query only.
+
+Race: the version is read before the body is built, so a change committed in between lands in
+a body stored under the older ETag: the body is never older than its ETag, and the next fetch
+sees a new version and rebuilds, so no client ever keeps a stale packet.
 """
 
 from __future__ import annotations
@@ -12,6 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
 
 from canvass.models import (
     HouseholdResult,
@@ -228,10 +241,126 @@ def _script(campaign_id: int) -> dict[str, Any] | None:
 
 
 def packet_json(packet: dict[str, Any]) -> bytes:
-    """The packet's canonical JSON bytes (what is sent and what the ETag hashes)."""
+    """The packet's canonical JSON bytes (what is sent)."""
     return json.dumps(packet, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
 
 
-def turf_packet_etag(body: bytes) -> str:
-    """A strong ETag: the SHA-256 of the canonical JSON body (first 32 hex digits)."""
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+# Bump when the packet's shape or the fingerprint changes: old cached bodies are never served.
+PACKET_FORMAT = 2
+# Bodies hold voter data: kept in the app's own cache only, and not for long.
+PACKET_CACHE_SECONDS = 15 * 60
+
+
+def _rows(select: str, where: str, order: str) -> str:
+    """A scalar subquery folding rows into one text value, in a stable order.
+
+    `select` is a list of SQL expressions; each is cast to text (NULL -> '~') so the
+    fingerprint reads the same on PostgreSQL and SQLite. PostgreSQL returns the md5 of the text
+    (32 characters on the wire); SQLite has no hash function and returns the text itself."""
+    exprs = " || ',' || ".join(
+        f"COALESCE(CAST({e.strip()} AS TEXT), '~')" for e in select.split(",")
+    )
+    if connection.vendor == "postgresql":
+        return f"(SELECT md5(string_agg({exprs}, ';' ORDER BY {order})) {where})"
+    # SQLite keeps the subquery's order in group_concat.
+    return f"(SELECT group_concat(x, ';') FROM (SELECT {exprs} AS x {where} ORDER BY {order}))"
+
+
+def _version_sql() -> str:
+    door = "FROM turf_turfdoor td JOIN turf_household h ON h.id = td.household_id"
+    person_cols = (
+        "p.id, p.household_id, p.first_name, p.middle_name, p.last_name, p.suffix, "
+        "p.year_of_birth, p.language, p.registration_status, p.is_deceased, p.has_moved, "
+        "p.source, p.phone, p.party"
+    )
+    script = (
+        "(SELECT s.id FROM canvass_script s WHERE s.campaign_id = %(campaign)s AND s.is_active)"
+    )
+    parts = [
+        _rows(
+            "td.position, h.id, h.house_number, h.street, h.unit, h.city, h.zip_code, h.lon, "
+            "h.lat, h.building_key, h.is_final, h.final_reason",
+            f"{door} WHERE td.turf_id = %(turf)s",
+            "td.position, h.id",
+        ),
+        _rows(
+            person_cols,
+            "FROM canvass_person p JOIN turf_turfdoor td ON td.household_id = p.household_id "
+            "WHERE td.turf_id = %(turf)s",
+            "p.id",
+        ),
+        _rows(
+            "r.household_id, r.result_code_id, r.effective_time, r.attempts, "
+            "r.ever_contacted, r.is_final",
+            "FROM canvass_householdresult r JOIN turf_turfdoor td "
+            "ON td.household_id = r.household_id "
+            "WHERE td.turf_id = %(turf)s AND r.campaign_id = %(campaign)s",
+            "r.household_id",
+        ),
+        _rows(
+            "c.id, c.code, c.label, c.is_contact, c.is_final, c.position, c.is_active",
+            "FROM canvass_resultcode c WHERE c.campaign_id = %(campaign)s",
+            "c.id",
+        ),
+        _rows(
+            "s.id, s.name, s.introduction",
+            "FROM canvass_script s WHERE s.campaign_id = %(campaign)s AND s.is_active",
+            "s.id",
+        ),
+        _rows(
+            "q.id, q.key, q.prompt, q.kind, q.position, q.show_if_question_id",
+            f"FROM canvass_question q WHERE q.script_id = {script}",
+            "q.id",
+        ),
+        _rows(
+            "o.id, o.question_id, o.value, o.label, o.position",
+            "FROM canvass_responseoption o JOIN canvass_question q ON q.id = o.question_id "
+            f"WHERE q.script_id = {script}",
+            "o.id",
+        ),
+        _rows(
+            "l.question_id, l.responseoption_id",
+            "FROM canvass_question_show_if_options l JOIN canvass_question q "
+            f"ON q.id = l.question_id WHERE q.script_id = {script}",
+            "l.question_id, l.responseoption_id",
+        ),
+    ]
+    return "SELECT " + ", ".join(parts)
+
+
+def turf_packet_version(*, turf: Turf, membership: Membership) -> str:
+    """The packet's ETag (strong, quoted), from one query; see the module docstring."""
+    with connection.cursor() as cursor:
+        cursor.execute(_version_sql(), {"turf": turf.pk, "campaign": membership.campaign_id})
+        parts = cursor.fetchone()
+    show_phone, show_party = packet_shows_phone_and_party(membership)
+    head = json.dumps(
+        [
+            PACKET_FORMAT,
+            turf.pk,
+            membership.campaign_id,
+            turf.name,
+            turf.list_number,
+            turf.version,
+            turf.status,
+            turf.polygon,
+            show_phone,
+            show_party,
+        ],
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(head.encode())
+    for part in parts:
+        digest.update(b"\x1e" + (part or "").encode())
+    return '"' + digest.hexdigest()[:32] + '"'
+
+
+def turf_packet_body(*, turf: Turf, membership: Membership, etag: str) -> bytes:
+    """The packet's JSON bytes for `etag` (from `turf_packet_version`): cached, or built and
+    cached."""
+    key = f"turf-packet:{turf.pk}:{etag.strip(chr(34))}"
+    body = cache.get(key)
+    if body is None:
+        body = packet_json(turf_packet_build(turf=turf, membership=membership))
+        cache.set(key, body, PACKET_CACHE_SECONDS)
+    return body

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from canvass.models import Campaign, Person
@@ -109,3 +110,12 @@ def contact_item() -> Callable[..., dict[str, Any]]:
         return {k: v for k, v in item.items() if v is not ...}
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rendered packets are cached by turf and ETag: start every test with none (ids repeat
+    across tests when the database is rolled back)."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -13,6 +13,7 @@ from canvass.models import Person, Question, ResultCode
 from canvass.services import script_create
 from canvass.sync.merge import sync_items_merge
 from tests.sync.conftest import assign, doors_of, people_at, turf_make
+from turf.models import Household
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +171,8 @@ def test_it_answers_304_to_a_matching_etag_and_changes_the_etag_on_any_change(
         lambda: Person.objects.filter(pk=people_at(door)[0].pk).update(first_name="Renamed"),
         lambda: Question.objects.filter(script__campaign=campaign).update(prompt="New prompt"),
         lambda: ResultCode.objects.filter(campaign=campaign, code="hostile").update(label="Rude"),
+        lambda: Household.objects.filter(pk=door.pk).update(is_final=True, final_reason="moved"),
+        lambda: Person.objects.create(organization=campaign.organization, household=door),
     ]
     for change in changes:
         change()
@@ -203,11 +206,59 @@ def test_it_uses_the_same_number_of_queries_whatever_the_turf_size(
     turf = turf_make(campaign, doors=doors, people_per_door=2)
     assign(turf, canvasser)
     client = client_for(canvasser)
-    # Constant: token auth, turf, membership, assignment check, doors, people,
-    # results, result codes, script, questions, options, show-if links. Never per door.
-    with django_assert_num_queries(13):
+    # Constant: token auth, turf, membership, its user, assignment check (access), the
+    # version query (the ETag), then the body: doors, people, results, result codes, script,
+    # questions, options, show-if links. Never per door.
+    with django_assert_num_queries(14):
         response = client.get(url(turf))
     assert len(response.json()["households"]) == doors
+
+
+@pytest.mark.parametrize("revalidate", [False, True])
+def test_it_serves_a_repeat_fetch_from_the_version_query_and_the_cache(
+    assigned_turf, canvasser, client_for, django_assert_num_queries, revalidate
+):
+    client = client_for(canvasser)
+    first = client.get(url(assigned_turf))
+    headers = {"HTTP_IF_NONE_MATCH": first["ETag"]} if revalidate else {}
+
+    # Access (token, turf, membership, its user, assignment check) + the version query:
+    # nothing about the body is read again while nothing in it changed.
+    with django_assert_num_queries(6):
+        again = client.get(url(assigned_turf), **headers)
+
+    assert again["ETag"] == first["ETag"]
+    if revalidate:
+        assert (again.status_code, again.content) == (304, b"")
+    else:
+        assert (again.status_code, again.content) == (200, first.content)
+
+
+def test_it_checks_access_before_serving_a_cached_packet(turf, canvasser, client_for):
+    assignment = assign(turf, canvasser)
+    client = client_for(canvasser)
+    etag = client.get(url(turf))["ETag"]
+    assignment.ended_at = timezone.now()
+    assignment.save()
+
+    assert client.get(url(turf)).status_code == 404
+    assert client.get(url(turf), HTTP_IF_NONE_MATCH=etag).status_code == 404
+
+
+def test_it_never_serves_a_directors_cached_packet_to_a_canvasser(
+    assigned_turf, canvasser, director, client_for
+):
+    person = people_at(doors_of(assigned_turf)[0])[0]
+    Person.objects.filter(pk=person.pk).update(phone="617-555-0142")
+    staff = client_for(director).get(url(assigned_turf))
+    assert staff.json()["households"][0]["people"][0]["phone"] == "617-555-0142"
+
+    mine = client_for(canvasser).get(url(assigned_turf), HTTP_IF_NONE_MATCH=staff["ETag"])
+
+    assert mine.status_code == 200
+    assert mine["ETag"] != staff["ETag"]
+    assert "617-555-0142" not in mine.content.decode()
+    assert "phone" not in mine.json()["households"][0]["people"][0]
 
 
 def test_it_hides_the_packet_from_another_canvasser(assigned_turf, other_canvasser, client_for):
