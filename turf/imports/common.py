@@ -86,7 +86,7 @@ def import_run_start(
         source_name=source_name(source),
         preset=preset or "",
         options=options or {},
-        created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+        created_by=created_by if created_by is not None and created_by.is_authenticated else None,  # type: ignore[misc]
     )
     run.full_clean()
     run.save()

@@ -206,10 +206,11 @@ def _door_values(
     except ValueError:
         return ext, None, f"units_est {units_raw!r} is not a number"
     building = mapped_value(row, mapping, "building_key")[:64] or f"loc:{lat:.6f},{lon:.6f}"
-    values = {
-        "house_number": number.strip()[:20],
-        "street": street.strip()[:120],
-        "unit": unit.strip()[:40],
+    number, street, unit = number.strip()[:20], street.strip()[:120], unit.strip()[:40]
+    values: dict[str, Any] = {
+        "house_number": number,
+        "street": street,
+        "unit": unit,
         "city": mapped_value(row, mapping, "city")[:80],
         "state": mapped_value(row, mapping, "state")[:2].upper(),
         "zip_code": mapped_value(row, mapping, "zip_code")[:10],
@@ -218,9 +219,7 @@ def _door_values(
         "building_key": building,
         "units_est": units,
     }
-    values["address_key"] = address_key(values["house_number"], values["street"], values["unit"])[
-        :200
-    ]
+    values["address_key"] = address_key(number, street, unit)[:200]
     return ext, values, ""
 
 
