@@ -1,15 +1,19 @@
 """Walk order: the sequence in which a canvasser knocks on a turf's doors.
 
-Street-aware when centerlines are given: each door is snapped to a segment of its own street
-(same normalised name, else the nearest segment) and to a side of it; a block face is the doors
-of one side of one segment, ordered along the segment (then by house number), and is walked
-whole, end to end. Faces are chained from a corner (the face end farthest from the turf's
-centre) by nearest neighbour, then improved by 2-opt on the sequence of faces (never of single
-doors, so no zig-zag across a street mid-block): on a quiet street the opposite face is next
-across the corner, so both sides go together; going straight from one face of a major or
-divided road to the face opposite is penalised, so such roads are walked one side, then the
-other. Legs crossing a barrier are penalised heavily. Without streets every distinct location is a unit. Doors at one location are
-always consecutive.
+Street-aware seed when centerlines are given: each door is snapped to a segment of its own
+street (same normalised name, else the nearest segment) and to a side of it; a block face is the
+doors of one side of one segment, ordered along the segment (then by house number). Faces are
+chained from a corner (the face end farthest from the turf's centre) by nearest neighbour;
+going straight from one face of a major or divided road to the face opposite is penalised, so
+such roads are walked one side, then the other, and legs crossing a barrier are penalised
+heavily. Without streets every distinct location is a unit.
+
+The walk is then polished door location by location (`_polish`): 2-opt and Or-opt on the open
+path, from the block-face order and from a nearest-neighbour order started at a corner, the
+shortest kept, and only if it crosses no more barriers than the block-face order. A polished
+walk may cross a quiet street mid-block when that is shorter (the DESIGN.md walk length is the
+straight-line length of the knock order). Doors at one location are always consecutive, in
+house-number order.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from turf.cutting.types import Barriers, DoorSet, FloatArray, IntArray, Streets,
 _NUM = re.compile(r"\d+")
 BARRIER_PENALTY_M = 5_000.0
 OR_OPT_LENGTHS = (1, 2, 3)
-NN_STARTS = 1
+NN_STARTS = 2
 MAJOR_CROSSING_PENALTY_M = 150.0
 
 
@@ -161,77 +165,54 @@ def _path_len(seq: IntArray, d: FloatArray) -> float:
     return float(d[seq[:-1], seq[1:]].sum())
 
 
-def _path_opt(seq: IntArray, d: FloatArray, rounds: int = 200) -> IntArray:
-    """Best-improvement 2-opt and Or-opt (segments of 1-3, either way round) on an open path."""
+def _path_opt(seq: IntArray, d: FloatArray, rounds: int = 400) -> IntArray:
+    """Best-improvement 2-opt and Or-opt (segments of 1-3, either way round) on an open path.
+
+    The path is closed by two dummy ends at distance 0 from everything, so the free ends need
+    no special case; each round gathers the distances in path order once (`d` symmetric)."""
     m = len(seq)
-    ii, jj = np.triu_indices(m, 1)
+    pad = np.zeros((m + 2, m + 2), dtype=np.float64)
+    pad[1 : m + 1, 1 : m + 1] = d
+    q = np.concatenate([[0], np.asarray(seq, dtype=np.int64) + 1, [m + 1]])
+    r_idx = np.arange(m + 2)
     for _ in range(rounds):
-        p = seq
-        # 2-opt: reverse p[i..j]; the path's ends are free.
-        left = np.where(
-            ii > 0, d[p[np.maximum(ii - 1, 0)], p[jj]] - d[p[np.maximum(ii - 1, 0)], p[ii]], 0.0
-        )
-        right = np.where(
-            jj < m - 1,
-            d[p[ii], p[np.minimum(jj + 1, m - 1)]] - d[p[jj], p[np.minimum(jj + 1, m - 1)]],
-            0.0,
-        )
-        gain2 = -(left + right)
-        b2 = int(np.argmax(gain2))
-        best_gain = float(gain2[b2])
-        move: tuple[str, int, int, int, bool] = ("2", int(ii[b2]), int(jj[b2]), 0, False)
-        # Or-opt: take p[i..i+L-1] out, put it between p[j] and p[j+1] (or at an end).
+        dq = pad[np.ix_(q, q)]
+        e = dq[r_idx[:-1], r_idx[1:]]  # e[j] = D[j, j+1], j = 0..m
+        # 2-opt: reverse q[i..j], 1 <= i < j <= m.
+        g2 = e[:-1][:, None] + e[1:][None, :] - dq[0:m, 1 : m + 1] - dq[1 : m + 1, 2 : m + 2]
+        g2 = np.triu(g2, 1)
+        b2 = int(np.argmax(g2))
+        best = float(g2.flat[b2])
+        move = (0, b2 // m + 1, b2 % m + 1, 0, False)
         for seg_len in OR_OPT_LENGTHS:
-            if m <= seg_len + 1:
+            n_i = m - seg_len + 1
+            if n_i < 1:
                 break
-            i = np.arange(0, m - seg_len + 1)
-            a = i - 1
-            b = i + seg_len
-            s0, s1 = p[i], p[i + seg_len - 1]
-            rem = np.where(a >= 0, d[p[np.maximum(a, 0)], s0], 0.0) + np.where(
-                b < m, d[s1, p[np.minimum(b, m - 1)]], 0.0
-            )
-            rem -= np.where(
-                (a >= 0) & (b < m), d[p[np.maximum(a, 0)], p[np.minimum(b, m - 1)]], 0.0
-            )
-            # Insertion after position j (edge j -> j+1), j = -1 for the front.
-            j = np.arange(-1, m)
-            x = p[np.maximum(j, 0)]
-            y = p[np.minimum(j + 1, m - 1)]
-            has_x = (j >= 0)[None, :]
-            has_y = (j + 1 <= m - 1)[None, :]
-            base = np.where(has_x & has_y, d[x, y][None, :], 0.0)
-            fwd = (
-                np.where(has_x, d[x[None, :], s0[:, None]], 0.0)
-                + np.where(has_y, d[s1[:, None], y[None, :]], 0.0)
-                - base
-            )
-            rev = (
-                np.where(has_x, d[x[None, :], s1[:, None]], 0.0)
-                + np.where(has_y, d[s0[:, None], y[None, :]], 0.0)
-                - base
-            )
-            jj_ = j[None, :]
-            ok = (jj_ < i[:, None] - 1) | (jj_ >= i[:, None] + seg_len)
-            g_f = np.where(ok, rem[:, None] - fwd, -np.inf)
-            g_r = np.where(ok, rem[:, None] - rev, -np.inf)
-            for g, flip in ((g_f, False), (g_r, True)):
-                r, c = np.unravel_index(int(np.argmax(g)), g.shape)
-                if float(g[r, c]) > best_gain:
-                    best_gain = float(g[r, c])
-                    move = ("o", int(i[r]), int(j[c]), seg_len, flip)
-        if best_gain <= 1e-6:
+            i = np.arange(1, n_i + 1)
+            rem = e[i - 1] + e[i + seg_len - 1] - dq[i - 1, i + seg_len]
+            ins_f = dq[1 : n_i + 1, 0 : m + 1] + dq[seg_len : m + 1, 1 : m + 2] - e[None, :]
+            ins_r = dq[seg_len : m + 1, 0 : m + 1] + dq[1 : n_i + 1, 1 : m + 2] - e[None, :]
+            off = np.arange(m + 1)[None, :] - i[:, None]
+            bad = (off >= -1) & (off <= seg_len - 1)
+            for ins, flip in ((ins_f, False), (ins_r, True)):
+                g = np.where(bad, -np.inf, rem[:, None] - ins)
+                k = int(np.argmax(g))
+                if float(g.flat[k]) > best:
+                    best = float(g.flat[k])
+                    move = (1, k // (m + 1) + 1, k % (m + 1), seg_len, flip)
+        if best <= 1e-6:
             break
         kind, i0, j0, seg_len, flip = move
-        if kind == "2":
-            seq = np.concatenate([p[:i0], p[i0 : j0 + 1][::-1], p[j0 + 1 :]])
+        if kind == 0:
+            q = np.concatenate([q[:i0], q[i0 : j0 + 1][::-1], q[j0 + 1 :]])
         else:
-            seg = p[i0 : i0 + seg_len]
+            seg = q[i0 : i0 + seg_len]
             seg = seg[::-1] if flip else seg
-            rest = np.concatenate([p[:i0], p[i0 + seg_len :]])
+            rest = np.concatenate([q[:i0], q[i0 + seg_len :]])
             pos = j0 + 1 if j0 < i0 else j0 + 1 - seg_len
-            seq = np.concatenate([rest[:pos], seg, rest[pos:]])
-    return seq
+            q = np.concatenate([rest[:pos], seg, rest[pos:]])
+    out: IntArray = q[1:-1] - 1
+    return out
 
 
 class _Units:
@@ -329,32 +310,5 @@ def _chain(units: _Units, barriers: Barriers | None) -> list[tuple[int, bool]]:
         seq_u.append(nxt // 2)
         seq_f.append(nxt % 2 == 1)
         visited[nxt // 2] = True
-    return _two_opt(np.asarray(seq_u), np.asarray(seq_f), d)
-
-
-def _two_opt(su: IntArray, sf: np.ndarray, d: FloatArray) -> list[tuple[int, bool]]:
-    m = len(su)
-    for _ in range(50):
-        improved = False
-        for i in range(1, m):
-            # Reverse the block su[i..j] (orientations flip). Entry/exit endpoints:
-            ent = 2 * su + sf.astype(np.int64)  # endpoint we enter each unit by
-            ext = 2 * su + (1 - sf.astype(np.int64))  # endpoint we leave by
-            prev_exit = ext[i - 1]
-            j = np.arange(i, m)
-            old = d[prev_exit, ent[i]] + np.where(
-                j + 1 < m, d[ext[j], ent[np.minimum(j + 1, m - 1)]], 0.0
-            )
-            new = d[prev_exit, ext[j]] + np.where(
-                j + 1 < m, d[ent[i], ent[np.minimum(j + 1, m - 1)]], 0.0
-            )
-            gain = old - new
-            b = int(np.argmax(gain))
-            if gain[b] > 1e-6:
-                jj = int(j[b])
-                su[i : jj + 1] = su[i : jj + 1][::-1].copy()
-                sf[i : jj + 1] = ~sf[i : jj + 1][::-1]
-                improved = True
-        if not improved:
-            break
-    return [(int(u), bool(f)) for u, f in zip(su, sf, strict=True)]
+    # No 2-opt at face level: `_polish` improves the whole walk door location by location.
+    return [(int(u), bool(f)) for u, f in zip(seq_u, seq_f, strict=True)]
