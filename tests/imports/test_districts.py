@@ -149,8 +149,18 @@ def test_it_repairs_a_self_intersecting_polygon_with_the_flag(org, tmp_path):
             "invalid_geometry",
             "must be a Polygon or MultiPolygon, got Point",
         ),
+        (
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [feature(square(0, 0), WardPrecinct="\x00")],
+                }
+            ).encode(),
+            "malformed_json",
+            "holds a NUL character",
+        ),
     ],
-    ids=["not-json", "wrong-type", "no-features", "not-utf8", "missing-property", "point"],
+    ids=["not-json", "wrong-type", "no-features", "not-utf8", "missing-property", "point", "nul"],
 )
 def test_it_rejects_a_broken_geojson_and_stores_nothing(org, tmp_path, content, code, message):
     path = tmp_path / "broken.geojson"

@@ -244,6 +244,9 @@ def load_json(fh: IO[bytes], *, label: str) -> Any:
             code="bad_encoding",
             fields={"byte_offset": exc.start},
         ) from None
+    if "\x00" in text or "\\u0000" in text:
+        # PostgreSQL text and jsonb cannot hold NUL: refuse it here rather than fail in SQL.
+        raise ImportFailed(f"The {label} holds a NUL character.", code="malformed_json")
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
