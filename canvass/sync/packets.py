@@ -359,7 +359,7 @@ def turf_packet_body(*, turf: Turf, membership: Membership, etag: str) -> bytes:
     """The packet's JSON bytes for `etag` (from `turf_packet_version`): cached, or built and
     cached."""
     key = f"turf-packet:{turf.pk}:{etag.strip(chr(34))}"
-    body = cache.get(key)
+    body: bytes | None = cache.get(key)
     if body is None:
         body = packet_json(turf_packet_build(turf=turf, membership=membership))
         cache.set(key, body, PACKET_CACHE_SECONDS)
