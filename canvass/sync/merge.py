@@ -73,7 +73,8 @@ read-modify-write, so concurrent pushes never lose an update and arrival order d
 Rows are upserted sorted by key so that concurrent batches take row locks in the same order
 (no deadlocks).
 
-Sign-ups: deduplicated per campaign by person, email (case-insensitive) or phone digits. A
+Sign-ups: deduplicated per campaign by person, email (case-insensitive) or phone digits. A new
+sign-up's id is the item's client id (so a device and the server name it alike). A
 matching sign-up is updated: interests merged (union, first-seen order), availability merged
 (new keys win), non-empty text fields replace, kind becomes the latest. Batches holding sign-ups
 first lock the campaign row, which serialises sign-up dedup per campaign (sign-ups are rare).
