@@ -58,7 +58,7 @@ def membership_require(
     except (TypeError, ValueError):
         raise NotFound("Campaign not found.") from None
     membership = (
-        Membership.objects.select_related("campaign", "campaign__organization", "team")
+        Membership.objects.select_related("campaign", "campaign__organization", "team", "user")
         .filter(user=user, campaign_id=campaign_pk)
         .first()
     )

@@ -206,10 +206,10 @@ def test_it_uses_the_same_number_of_queries_whatever_the_turf_size(
     turf = turf_make(campaign, doors=doors, people_per_door=2)
     assign(turf, canvasser)
     client = client_for(canvasser)
-    # Constant: token auth, turf, membership, its user, assignment check (access), the
+    # Constant: token auth, turf, membership (with its user), assignment check (access), the
     # version query (the ETag), then the body: doors, people, results, result codes, script,
     # questions, options, show-if links. Never per door.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = client.get(url(turf))
     assert len(response.json()["households"]) == doors
 
@@ -222,9 +222,9 @@ def test_it_serves_a_repeat_fetch_from_the_version_query_and_the_cache(
     first = client.get(url(assigned_turf))
     headers = {"HTTP_IF_NONE_MATCH": first["ETag"]} if revalidate else {}
 
-    # Access (token, turf, membership, its user, assignment check) + the version query:
+    # Access (token, turf, membership with its user, assignment check) + the version query:
     # nothing about the body is read again while nothing in it changed.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         again = client.get(url(assigned_turf), **headers)
 
     assert again["ETag"] == first["ETag"]
