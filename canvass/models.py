@@ -187,6 +187,9 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["organization", "last_name", "first_name"]),
             models.Index(fields=["organization", "party"]),
+            # The partial unique constraint is not used by planners for long IN lists (imports
+            # and sync look voters up in batches of thousands), so a plain index backs them.
+            models.Index(fields=["organization", "external_voter_id"]),
         ]
 
     def __str__(self) -> str:

@@ -115,6 +115,8 @@ class Household(models.Model):
             models.Index(fields=["organization", "street", "house_number"]),
             models.Index(fields=["organization", "building_key"]),
             models.Index(fields=["organization", "lon", "lat"]),
+            # Batch look-ups by external id (imports): see Person's matching index.
+            models.Index(fields=["organization", "external_id"]),
         ]
 
     def __str__(self) -> str:
