@@ -45,6 +45,11 @@ def segments_crossing(
 _PREPARED: dict[int, tuple[Barriers, np.ndarray]] = {}
 
 
+def prepared_barriers(barriers: Barriers) -> np.ndarray:
+    """The barrier geometries as a prepared array (cached for the last `Barriers` seen)."""
+    return _prepared(barriers)
+
+
 def _prepared(barriers: Barriers) -> np.ndarray:
     cached = _PREPARED.get(id(barriers))
     if cached is not None and cached[0] is barriers:

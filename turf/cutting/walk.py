@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import shapely
 
-from turf.cutting.geometry import segments_crossing, unique_locations
+from turf.cutting.geometry import prepared_barriers, segments_crossing, unique_locations
 from turf.cutting.types import Barriers, DoorSet, FloatArray, IntArray, Streets, normalise_street
 
 _NUM = re.compile(r"\d+")
@@ -120,6 +120,12 @@ def _polish(doors: DoorSet, order: list[int], barriers: Barriers | None) -> list
         return order
     px, py = xs[starts], ys[starts]
     d = np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :])
+    if barriers and _near_barrier(px, py, barriers):
+        # Only turfs whose hull meets a barrier pay for the all-pairs crossing test.
+        ii, jj = np.triu_indices(m, 1)
+        bad = segments_crossing(px[ii], py[ii], px[jj], py[jj], barriers)
+        d[ii[bad], jj[bad]] += BARRIER_PENALTY_M
+        d[jj[bad], ii[bad]] += BARRIER_PENALTY_M
     seq = _path_opt(np.arange(m), d)
     # A second start, nearest neighbour from the same first door, polished the same way.
     for start in _starts(px, py, NN_STARTS):
@@ -136,6 +142,11 @@ def _polish(doors: DoorSet, order: list[int], barriers: Barriers | None) -> list
             return order
     ends = np.append(starts[1:], len(o))
     return [int(i) for s in seq.tolist() for i in o[starts[s] : ends[s]]]
+
+
+def _near_barrier(px: FloatArray, py: FloatArray, barriers: Barriers) -> bool:
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([px, py])))
+    return bool(shapely.intersects(prepared_barriers(barriers), hull).any())
 
 
 def _starts(px: FloatArray, py: FloatArray, count: int) -> list[int]:
