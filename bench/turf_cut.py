@@ -5,7 +5,8 @@
 
 Rows: our engine through the real `cut_turfs` command (timed end to end, Django start-up and
 file reading included) and the engine alone; scikit-learn KMeans and k-means-constrained
-(size 60-100), each ward cut separately, walk order by nearest neighbour + 2-opt. Every row's
+(size 60-100), each ward cut separately, walk order by `order_walk` without streets or barriers
+(nearest neighbour, then the same 2-opt + Or-opt polish as ours, door location by door location). Every row's
 metrics come from `turf.cutting.compute_metrics`, so they are computed the same way.
 """
 

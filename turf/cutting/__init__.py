@@ -9,7 +9,11 @@ Contract
   in metres covering its doors and no other turf's door, metrics, a list number) and overall
   metrics. Buildings are never split unless one alone exceeds the cap (`max_turf_size`, 125% of
   the target): such a building gets turfs of its own, in unit order. Turfs stay inside one
-  barrier-separated component of their group. Raises `CutError` (a ValueError) on bad input.
+  barrier-separated component of their group, except an island of less than half a turf,
+  which joins the turf with the nearest centroid (its barrier leg and the non-contiguity are
+  counted in the metrics). Pipeline: sites -> bisection -> balanced Lloyd -> boundary
+  refinement -> hull repair (see `turf.cutting.refine`, `turf.cutting.overlap`).
+  Raises `CutError` (a ValueError) on bad input.
 - `order_walk(doors, indices, *, streets=None, barriers=None)`: walk order of any door subset
   (used when a director draws, splits or merges a turf by hand).
 - `compute_metrics(doors, turfs, *, target, barriers=None)` -> (overall, per_turf): the DESIGN.md
