@@ -20,16 +20,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import TypedDict
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from canvass.errors import Forbidden, NotFound
 from canvass.models import Campaign, Membership, Person, Role
 from turf.models import Assignment, District, Household, Turf, TurfDoor
+from turf.selectors import HouseholdIdRow
 
-AnyUser = AbstractBaseUser | AnonymousUser
+# The request user: the project's user model (what user foreign keys point to) or anonymous.
+AnyUser = User | AnonymousUser
 
 STAFF_ROLES = frozenset({Role.DIRECTOR, Role.ORGANIZER})
 ALL_ROLES = frozenset(Role.values)
@@ -92,7 +95,11 @@ def assignments_active_for(user: AnyUser, *, at: datetime | None = None) -> Quer
     return Assignment.objects.active_at(when).filter(canvasser=user, turf__status="published")
 
 
-def team_turf_ids(membership: Membership) -> QuerySet[Assignment]:
+class TurfIdRow(TypedDict):
+    turf_id: int
+
+
+def team_turf_ids(membership: Membership) -> QuerySet[Assignment, TurfIdRow]:
     """Turf ids assigned (now) to canvassers of the organizer's team."""
     now = timezone.now()
     return (
@@ -100,13 +107,15 @@ def team_turf_ids(membership: Membership) -> QuerySet[Assignment]:
         .filter(
             campaign_id=membership.campaign_id,
             canvasser__memberships__campaign_id=membership.campaign_id,
-            canvasser__memberships__team_id=membership.team_id,
+            canvasser__memberships__team=membership.team_id,
         )
         .values("turf_id")
     )
 
 
-def _households_in_turfs(turf_ids: QuerySet) -> QuerySet[TurfDoor]:
+def _households_in_turfs(
+    turf_ids: QuerySet[Assignment, TurfIdRow],
+) -> QuerySet[TurfDoor, HouseholdIdRow]:
     # A `pk__in` subquery rather than a join + DISTINCT: a door in two turfs must not come back
     # twice, and DISTINCT over wide rows (and annotations) is slow and fragile on PostgreSQL.
     return TurfDoor.objects.filter(turf_id__in=turf_ids).values("household_id")

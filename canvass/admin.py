@@ -8,10 +8,10 @@ attempts, derived scores and sync/audit rows are read-only here: contacts are ap
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 
 from canvass.models import (
@@ -36,24 +36,57 @@ from canvass.models import (
     VolunteerSignup,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin, StackedInline, TabularInline
+    from django_stubs_ext import WithAnnotations
+else:
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+    class _RuntimeGeneric:
+        """`Admin[Model]` is `Admin` at runtime: the admin classes are generic in django-stubs
+        only, and this project does not call `django_stubs_ext.monkeypatch()`."""
+
+        def __init__(self, cls: type) -> None:
+            self._cls = cls
+
+        def __getitem__(self, params: object) -> type:
+            return self._cls
+
+    ModelAdmin = _RuntimeGeneric(admin.ModelAdmin)
+    StackedInline = _RuntimeGeneric(admin.StackedInline)
+    TabularInline = _RuntimeGeneric(admin.TabularInline)
+
+_ModelT = TypeVar("_ModelT", bound=Model)
+
+
+class _CampaignCount(TypedDict):
+    _campaigns: int
+
+
+class _MemberCount(TypedDict):
+    _members: int
+
+
+class _QuestionCount(TypedDict):
+    _questions: int
+
+
+class ReadOnlyAdmin(ModelAdmin[_ModelT], Generic[_ModelT]):
     """View-only: rows written by services (append-only or derived) are never edited here."""
 
     show_full_result_count = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: _ModelT | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: _ModelT | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: _ModelT | None = None) -> bool:
         return False
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ModelAdmin[Organization]):
     list_display = ["name", "slug", "campaign_count", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -62,11 +95,11 @@ class OrganizationAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(_campaigns=Count("campaigns"))
 
     @admin.display(description="campaigns", ordering="_campaigns")
-    def campaign_count(self, obj: Organization) -> int:
-        return obj._campaigns  # type: ignore[attr-defined]
+    def campaign_count(self, obj: WithAnnotations[Organization, _CampaignCount]) -> int:
+        return obj._campaigns
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline[Membership, Campaign]):
     model = Membership
     fields = ["user", "role", "team"]
     raw_id_fields = ["user"]
@@ -80,18 +113,18 @@ class MembershipInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class TeamInline(admin.TabularInline):
+class TeamInline(TabularInline[Team, Campaign]):
     model = Team
     extra = 0
 
 
-class CampaignGoalInline(admin.TabularInline):
+class CampaignGoalInline(TabularInline[CampaignGoal, Campaign]):
     model = CampaignGoal
     extra = 0
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ModelAdmin[Campaign]):
     list_display = ["name", "organization", "election_date", "member_count"]
     list_filter = ["organization"]
     search_fields = ["name", "slug", "organization__name"]
@@ -103,12 +136,12 @@ class CampaignAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(_members=Count("memberships"))
 
     @admin.display(description="members", ordering="_members")
-    def member_count(self, obj: Campaign) -> int:
-        return obj._members  # type: ignore[attr-defined]
+    def member_count(self, obj: WithAnnotations[Campaign, _MemberCount]) -> int:
+        return obj._members
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ModelAdmin[Team]):
     list_display = ["name", "campaign"]
     list_filter = ["campaign"]
     search_fields = ["name", "campaign__name"]
@@ -116,7 +149,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ModelAdmin[Membership]):
     list_display = ["user", "campaign", "role", "team", "created_at"]
     list_filter = ["role", "campaign", "team"]
     search_fields = ["user__username", "user__email", "user__first_name", "user__last_name"]
@@ -125,7 +158,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(ModelAdmin[Person]):
     list_display = [
         "last_name",
         "first_name",
@@ -153,14 +186,14 @@ class PersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResultCode)
-class ResultCodeAdmin(admin.ModelAdmin):
+class ResultCodeAdmin(ModelAdmin[ResultCode]):
     list_display = ["label", "code", "campaign", "is_contact", "is_final", "position", "is_active"]
     list_filter = ["campaign", "is_contact", "is_final", "is_active"]
     search_fields = ["code", "label"]
     list_select_related = ["campaign"]
 
 
-class QuestionInline(admin.StackedInline):
+class QuestionInline(StackedInline[Question, Script]):
     model = Question
     fk_name = "script"
     fields = ["position", "key", "prompt", "kind", "is_builtin", "show_if_question"]
@@ -170,7 +203,7 @@ class QuestionInline(admin.StackedInline):
 
 
 @admin.register(Script)
-class ScriptAdmin(admin.ModelAdmin):
+class ScriptAdmin(ModelAdmin[Script]):
     list_display = ["name", "campaign", "is_active", "question_count", "updated_at"]
     list_filter = ["campaign", "is_active"]
     search_fields = ["name", "campaign__name"]
@@ -181,18 +214,18 @@ class ScriptAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(_questions=Count("questions"))
 
     @admin.display(description="questions", ordering="_questions")
-    def question_count(self, obj: Script) -> int:
-        return obj._questions  # type: ignore[attr-defined]
+    def question_count(self, obj: WithAnnotations[Script, _QuestionCount]) -> int:
+        return obj._questions
 
 
-class ResponseOptionInline(admin.TabularInline):
+class ResponseOptionInline(TabularInline[ResponseOption, Question]):
     model = ResponseOption
     fields = ["position", "value", "label"]
     extra = 0
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(ModelAdmin[Question]):
     list_display = ["key", "script", "kind", "position", "is_builtin"]
     list_filter = ["kind", "is_builtin", "script__campaign"]
     search_fields = ["key", "prompt", "script__name"]
@@ -204,7 +237,7 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContactAttempt)
-class ContactAttemptAdmin(ReadOnlyAdmin):
+class ContactAttemptAdmin(ReadOnlyAdmin[ContactAttempt]):
     list_display = [
         "id",
         "campaign",
@@ -232,7 +265,7 @@ class ContactAttemptAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SupporterScore)
-class SupporterScoreAdmin(ReadOnlyAdmin):
+class SupporterScoreAdmin(ReadOnlyAdmin[SupporterScore]):
     list_display = ["person", "campaign", "score", "effective_time", "updated_at"]
     list_filter = ["campaign", "score"]
     search_fields = ["person__last_name", "person__first_name", "person__external_voter_id"]
@@ -241,7 +274,7 @@ class SupporterScoreAdmin(ReadOnlyAdmin):
 
 
 @admin.register(HouseholdResult)
-class HouseholdResultAdmin(ReadOnlyAdmin):
+class HouseholdResultAdmin(ReadOnlyAdmin[HouseholdResult]):
     list_display = [
         "household",
         "campaign",
@@ -258,7 +291,7 @@ class HouseholdResultAdmin(ReadOnlyAdmin):
 
 
 @admin.register(VolunteerSignup)
-class VolunteerSignupAdmin(admin.ModelAdmin):
+class VolunteerSignupAdmin(ModelAdmin[VolunteerSignup]):
     list_display = [
         "last_name",
         "first_name",
@@ -287,7 +320,7 @@ class VolunteerSignupAdmin(admin.ModelAdmin):
 
 
 @admin.register(PersonCorrection)
-class PersonCorrectionAdmin(ReadOnlyAdmin):
+class PersonCorrectionAdmin(ReadOnlyAdmin[PersonCorrection]):
     list_display = ["person", "kind", "campaign", "canvasser", "received_at"]
     list_filter = ["kind", "campaign"]
     search_fields = ["person__last_name", "person__external_voter_id"]
@@ -296,24 +329,24 @@ class PersonCorrectionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SyncLedgerEntry)
-class SyncLedgerEntryAdmin(ReadOnlyAdmin):
+class SyncLedgerEntryAdmin(ReadOnlyAdmin[SyncLedgerEntry]):
     list_display = ["client_id", "kind", "campaign", "canvasser", "device_id", "received_at"]
     list_filter = ["kind", "campaign"]
     search_fields = ["=client_id", "=object_id", "device_id", "canvasser__username"]
     list_select_related = ["campaign", "canvasser"]
 
 
-class ImportRowIssueInline(admin.TabularInline):
+class ImportRowIssueInline(TabularInline[ImportRowIssue, ImportRun]):
     model = ImportRowIssue
     fields = ["row_number", "code", "message"]
-    readonly_fields = fields
+    readonly_fields = ["row_number", "code", "message"]  # all of them
     extra = 0
     can_delete = False
     max_num = 0
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(ReadOnlyAdmin):
+class ImportRunAdmin(ReadOnlyAdmin[ImportRun]):
     list_display = [
         "id",
         "kind",
@@ -334,7 +367,7 @@ class ImportRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
     list_display = ["created_at", "action", "object_type", "object_id", "actor", "campaign"]
     list_filter = ["action", "object_type", "campaign"]
     search_fields = ["action", "object_type", "=object_id", "actor__username"]

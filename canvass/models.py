@@ -8,6 +8,7 @@ scores, sign-ups and goals. Roles are granted per campaign through Membership.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -257,7 +258,11 @@ class Question(models.Model):
     show_if_question = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="dependents"
     )
-    show_if_options = models.ManyToManyField("ResponseOption", blank=True, related_name="+")
+    # Annotated because the target is a forward reference (django-stubs cannot infer it); the
+    # through model is auto-created, so it has no name to write here.
+    show_if_options: models.ManyToManyField[ResponseOption, Any] = models.ManyToManyField(
+        "ResponseOption", blank=True, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:

@@ -141,7 +141,7 @@ def campaign_contact_report(
         ],
     ).count()
 
-    goal_values = {
+    goal_values: dict[str, int] = {
         GoalMetric.DOORS_KNOCKED: totals["doors"],
         GoalMetric.CONTACTS: totals["contacts"],
         GoalMetric.SIGNUPS: signups,

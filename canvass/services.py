@@ -65,7 +65,9 @@ def audit_record(
     return AuditEvent.objects.create(
         organization_id=organization_id,
         campaign_id=campaign_id,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        # By id, like `created_by` in turf.services: `actor` is typed as the abstract user
+        # (request.user), the foreign key as the concrete user model.
+        actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
         action=action,
         object_type=type(obj).__name__,
         object_id=str(getattr(obj, "pk", obj)),

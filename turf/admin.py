@@ -4,16 +4,40 @@ whole table, foreign keys to households are raw ids, and columns come from annot
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from turf.models import Assignment, CutRun, District, Household, MapLayer, Turf, TurfDoor
-from turf.selectors import districts_with_household_counts
+from turf.selectors import HouseholdCount, districts_with_household_counts
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin, TabularInline
+    from django_stubs_ext import WithAnnotations
+else:
+
+    class _RuntimeGeneric:
+        """`Admin[Model]` is `Admin` at runtime: the admin classes are generic in django-stubs
+        only, and this project does not call `django_stubs_ext.monkeypatch()`."""
+
+        def __init__(self, cls: type) -> None:
+            self._cls = cls
+
+        def __getitem__(self, params: object) -> type:
+            return self._cls
+
+    ModelAdmin = _RuntimeGeneric(admin.ModelAdmin)
+    TabularInline = _RuntimeGeneric(admin.TabularInline)
+
+
+class _TurfCount(TypedDict):
+    _turf_count: int
 
 
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(ModelAdmin[District]):
     list_display = ["name", "kind", "code", "parent", "organization", "door_count"]
     list_filter = ["kind", "organization"]
     search_fields = ["name", "code"]
@@ -26,12 +50,12 @@ class DistrictAdmin(admin.ModelAdmin):
         return districts_with_household_counts(super().get_queryset(request))
 
     @admin.display(description="doors", ordering="household_count")
-    def door_count(self, obj: District) -> int:
-        return obj.household_count  # type: ignore[attr-defined]
+    def door_count(self, obj: WithAnnotations[District, HouseholdCount]) -> int:
+        return obj.household_count
 
 
 @admin.register(Household)
-class HouseholdAdmin(admin.ModelAdmin):
+class HouseholdAdmin(ModelAdmin[Household]):
     list_display = ["__str__", "city", "zip_code", "units_est", "building_key", "is_final"]
     list_filter = ["is_final", "organization", "city"]
     search_fields = ["house_number", "street", "unit", "address_key", "external_id", "zip_code"]
@@ -41,7 +65,7 @@ class HouseholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(MapLayer)
-class MapLayerAdmin(admin.ModelAdmin):
+class MapLayerAdmin(ModelAdmin[MapLayer]):
     list_display = ["name", "kind", "feature_count", "organization", "created_at"]
     list_filter = ["kind", "organization"]
     search_fields = ["name"]
@@ -49,7 +73,7 @@ class MapLayerAdmin(admin.ModelAdmin):
     readonly_fields = ["feature_count", "created_at"]
 
 
-class TurfDoorInline(admin.TabularInline):
+class TurfDoorInline(TabularInline[TurfDoor, Turf]):
     model = TurfDoor
     fields = ["position", "household"]
     raw_id_fields = ["household"]
@@ -60,7 +84,7 @@ class TurfDoorInline(admin.TabularInline):
         return super().get_queryset(request).select_related("household")
 
 
-class AssignmentInline(admin.TabularInline):
+class AssignmentInline(TabularInline[Assignment, Turf]):
     model = Assignment
     fk_name = "turf"
     fields = ["canvasser", "created_at", "expires_at", "ended_at", "assigned_by"]
@@ -69,7 +93,7 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(Turf)
-class TurfAdmin(admin.ModelAdmin):
+class TurfAdmin(ModelAdmin[Turf]):
     list_display = [
         "__str__",
         "list_number",
@@ -91,7 +115,7 @@ class TurfAdmin(admin.ModelAdmin):
 
 
 @admin.register(CutRun)
-class CutRunAdmin(admin.ModelAdmin):
+class CutRunAdmin(ModelAdmin[CutRun]):
     list_display = ["id", "campaign", "district", "created_by", "created_at", "turf_count"]
     list_filter = ["campaign"]
     search_fields = ["district__name", "campaign__name"]
@@ -103,12 +127,12 @@ class CutRunAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(_turf_count=Count("turfs"))
 
     @admin.display(description="turfs", ordering="_turf_count")
-    def turf_count(self, obj: CutRun) -> int:
-        return obj._turf_count  # type: ignore[attr-defined]
+    def turf_count(self, obj: WithAnnotations[CutRun, _TurfCount]) -> int:
+        return obj._turf_count
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ModelAdmin[Assignment]):
     list_display = ["turf", "canvasser", "campaign", "created_at", "expires_at", "ended_at"]
     list_filter = ["campaign", ("ended_at", admin.EmptyFieldListFilter)]
     search_fields = ["turf__list_number", "turf__name", "canvasser__username"]

@@ -107,14 +107,14 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from canvass.access import membership_require
+from canvass.access import AnyUser, membership_require
 from canvass.errors import Forbidden, InvalidInput
 from canvass.models import (
     Campaign,
@@ -249,7 +249,7 @@ def item_content_hash(item: dict[str, Any]) -> str:
 class MergeContext:
     """Who is pushing, into which campaign, at what receive time; caches lookups per batch."""
 
-    user: AbstractBaseUser
+    user: User
     membership: Membership
     device_id: str
     received_at: datetime
@@ -311,7 +311,7 @@ def _active_question_rows(*, campaign_id: int) -> Iterable[tuple[str, str, str |
 
 def merge_context_build(
     *,
-    user: AbstractBaseUser,
+    user: User,
     device_id: str,
     campaign_id: int | str,
     received_at: datetime | None = None,
@@ -330,7 +330,7 @@ def merge_context_build(
 
 
 def sync_campaign_resolve(
-    *, user: AbstractBaseUser, items: Sequence[Any], campaign_id: int | str | None = None
+    *, user: User, items: Sequence[Any], campaign_id: int | str | None = None
 ) -> int | str:
     """The campaign a batch belongs to (see the module docstring)."""
     if campaign_id is not None:
@@ -373,8 +373,9 @@ def _invalid(field_name: str, message: str) -> ItemRejected:
 
 def _item_id(item: Any) -> str:
     """The item's id as sent, for the receipt (empty when unusable)."""
-    if isinstance(item, dict) and isinstance(item.get("id"), str):
-        return item["id"][:64]
+    item_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(item_id, str):
+        return item_id[:64]
     return ""
 
 
@@ -390,7 +391,7 @@ def _parse_uuid(value: Any, field_name: str) -> uuid.UUID:
 def _parse_int(value: Any, field_name: str, *, required: bool = True) -> int | None:
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not isinstance(value, int) or isinstance(value, bool):
         raise _invalid(field_name, "Must be an integer id.")
     if value < 1 or value > 2**63 - 1:
         raise _invalid(field_name, "Out of range.")
@@ -763,7 +764,7 @@ def _parse_supporter_id(value: Any) -> int | None:
         return None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not isinstance(value, int) or isinstance(value, bool):
         raise ItemRejected(
             R_SUPPORTER_ID_RANGE,
             "supporter_id must be a whole number from 1 (strong support) to 5 (strong oppose).",
@@ -1561,7 +1562,7 @@ class BatchResult:
 
 def sync_items_merge(
     *,
-    user: AbstractBaseUser,
+    user: AnyUser,
     device_id: str,
     items: Sequence[Any],
     campaign_id: int | str | None = None,
@@ -1583,7 +1584,7 @@ def sync_items_merge(
 
 def sync_batch_merge(
     *,
-    user: AbstractBaseUser,
+    user: AnyUser,
     device_id: str,
     items: Sequence[Any],
     campaign_id: int | str | None = None,
