@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_ENV := DEBUG=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist); the CI machine has 2 cores.
+TEST_WORKERS ?= 2
 
 .PHONY: install test lint schema schema-check demo serve bench clean
 
@@ -28,7 +30,7 @@ install: $(STAMP) $(E2E_STAMP)
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .
