@@ -927,24 +927,21 @@ def contacts_merge(*, ctx: MergeContext, items: Sequence[Any]) -> list[Receipt]:
             first_seen[contact.client_id] = contact
             parsed.append(contact)
 
-    # Ids already in the ledger are settled without validation: the ledger is append-only.
-    known = _ledger_verdicts(ctx, {c.client_id: c.content_hash for c in parsed})
-    fresh: list[_Contact] = []
-    for c in parsed:
-        if c.client_id in known:
-            receipts[c.index] = _verdict_receipt(c.item_id, known[c.client_id])
-        else:
-            fresh.append(c)
-
+    # Ids already in the ledger are settled without validation (the ledger is append-only):
+    # a retry after the assignment ended is still a `duplicate`. No look-up up front, though
+    # (one round trip per batch for what is, in the common case, a batch of new ids): a known
+    # id that passes the checks loses the ledger INSERT below and gets its verdict there; only
+    # the items the checks reject are looked up in the ledger (one query, only then).
     scope = _Scope(
         ctx,
-        {c.household_id for c in fresh},
-        {c.turf_id for c in fresh if c.turf_id is not None},
+        {c.household_id for c in parsed},
+        {c.turf_id for c in parsed if c.turf_id is not None},
     )
-    people = _people_resolve(ctx, (c.person_ref for c in fresh if c.person_ref is not None))
+    people = _people_resolve(ctx, (c.person_ref for c in parsed if c.person_ref is not None))
     codes = ctx.result_codes()
     ready: list[tuple[_Contact, int | None, int | None]] = []
-    for c in fresh:
+    refused: list[_Contact] = []
+    for c in parsed:
         try:
             turf_id = scope.authorize(c.household_id, c.turf_id, c.effective_time)
             person_id = None
@@ -959,8 +956,14 @@ def contacts_merge(*, ctx: MergeContext, items: Sequence[Any]) -> list[Receipt]:
                 person_id = person[0]
         except ItemRejected as exc:
             receipts[c.index] = _reject(c.item_id, exc)
+            refused.append(c)
             continue
         ready.append((c, turf_id, person_id))
+    if refused:
+        known = _ledger_verdicts(ctx, {c.client_id: c.content_hash for c in refused})
+        for c in refused:
+            if c.client_id in known:
+                receipts[c.index] = _verdict_receipt(c.item_id, known[c.client_id])
 
     # No savepoint of its own: any error propagates and rolls back the caller's transaction
     # (`sync_batch_merge`'s, or the WatermelonDB push's) as a whole.

@@ -22,6 +22,7 @@ from canvass.sync.merge import (
     sync_items_merge,
 )
 from tests.sync.conftest import doors_of, people_at
+from turf.models import Assignment
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +80,44 @@ def test_it_answers_duplicate_for_a_retried_item_and_changes_nothing(
     )
     assert ContactAttempt.objects.count() == 1
     assert HouseholdResult.objects.get().attempts == 1
+
+
+def test_it_answers_duplicate_for_a_retry_after_the_assignment_was_withdrawn(
+    assigned_turf, canvasser, contact_item
+):
+    # The ledger settles a known id even when the item would no longer pass the scope check
+    # (the merge looks the ledger up only for the items the checks refuse).
+    door = doors_of(assigned_turf)[0]
+    item = contact_item(door)
+    receipts_of(canvasser, [item])
+    Assignment.objects.filter(turf=assigned_turf).delete()
+    stranger = contact_item(door)
+
+    first, second = receipts_of(canvasser, [item, stranger])
+
+    assert (first["status"], first["reason"], first["object_id"]) == (
+        "duplicate",
+        None,
+        item["id"],
+    )
+    assert (second["status"], second["reason"]) == ("rejected", "unknown_household")
+    assert [str(pk) for pk in ContactAttempt.objects.values_list("pk", flat=True)] == [item["id"]]
+    assert HouseholdResult.objects.get().attempts == 1
+    assert not SyncLedgerEntry.objects.filter(client_id=stranger["id"]).exists()
+
+
+def test_it_answers_id_conflict_for_changed_content_after_the_assignment_was_withdrawn(
+    assigned_turf, canvasser, contact_item
+):
+    door = doors_of(assigned_turf)[0]
+    item = contact_item(door)
+    receipts_of(canvasser, [item])
+    Assignment.objects.filter(turf=assigned_turf).delete()
+
+    [receipt] = receipts_of(canvasser, [{**item, "notes": "changed"}])
+
+    assert (receipt["status"], receipt["reason"]) == ("rejected", "id_conflict")
+    assert ContactAttempt.objects.get().notes == ""
 
 
 def test_it_rejects_the_same_id_with_different_content_as_an_id_conflict(

@@ -418,3 +418,26 @@ def test_it_counts_every_knock_at_a_door_once(assigned_turf, canvasser, client_f
     assert retry["summary"] == {"created": 0, "duplicate": 3, "rejected": 0}
     result = HouseholdResult.objects.get()
     assert (result.attempts, result.ever_contacted, result.is_final) == (3, False, False)
+
+
+@pytest.mark.parametrize("size", [1, 5])
+def test_it_merges_a_batch_in_a_constant_number_of_queries(
+    turf, canvasser, client_for, contact_item, django_assert_num_queries, size
+):
+    # Per batch, whatever its size: token, membership, result codes, assignment windows,
+    # people, then four writes (ledger, attempts, scores, door results), each one statement,
+    # plus the SAVEPOINT/RELEASE pair the test's transaction makes of BEGIN/COMMIT. No ledger
+    # look-up up front: a batch of new ids never pays for the retry path.
+    assign(turf, canvasser)
+    doors = doors_of(turf)
+    items = [
+        contact_item(door, person=people_at(door)[0].pk, supporter_id=2) for door in doors[:size]
+    ]
+    client = client_for(canvasser)
+
+    with django_assert_num_queries(11):
+        body = push(client, items, campaign_id=turf.campaign_id).json()
+
+    assert body["summary"] == {"created": size, "duplicate": 0, "rejected": 0}
+    assert ContactAttempt.objects.count() == size
+    assert HouseholdResult.objects.count() == size
