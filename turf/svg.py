@@ -33,7 +33,15 @@ def turf_colour(i: int) -> str:
 
 
 def turf_label(turf: Turf) -> str:
-    return turf.list_number or turf.name or f"draft {turf.pk}"
+    """The short label drawn on the map: the list number, or "D<id>" for a draft (a draft's
+    generated name, e.g. "1st Fairhaven Ward 3-039", is too long to fit a turf; it goes in the
+    tooltip)."""
+    return turf.list_number or f"D{turf.pk}"
+
+
+def turf_tooltip(turf: Turf) -> str:
+    name = f" {turf.name}" if turf.name and turf.name != turf.list_number else ""
+    return f"{turf_label(turf)}{name}: {turf.door_count} doors ({turf.status})"
 
 
 class _Canvas:
@@ -150,8 +158,7 @@ def district_turfs_svg(
         out.append(
             f'<path class="turf" data-turf-id="{turf.pk}" d="{canvas.path(geom)}" '
             f'fill="{turf_colour(i)}" fill-opacity="0.75" stroke="#222222" stroke-width="1" '
-            f'fill-rule="evenodd"><title>{escape(label)}: {turf.door_count} doors '
-            f"({escape(turf.status)})</title></path>"
+            f'fill-rule="evenodd"><title>{escape(turf_tooltip(turf))}</title></path>'
         )
         anchor = geom.representative_point()
         x, y = canvas.pt(anchor.x, anchor.y)

@@ -135,7 +135,10 @@ def test_it_renders_the_district_map_as_valid_svg(viewer, campaign, org, grid, d
     published = Turf.objects.get(status="published")
     assert published.list_number in labels
     assert f"{published.door_count} doors" in labels
-    assert 'Evil <script>alert("x")</script> & co' in labels  # the text, escaped in the XML
+    # Drafts are labelled D<id> on the map; their user-typed name is in the tooltip, escaped.
+    tooltips = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG}title"))
+    assert 'Evil <script>alert("x")</script> & co' in tooltips
+    assert 'Evil <script>alert("x")</script> & co' not in labels
     assert "<script>" not in text
     assert [g.get("data-kind") for g in root.iter(f"{SVG}g")] == ["rail"]
 
