@@ -649,8 +649,22 @@ def _rows_sql(
             f"r.v->{i}" if kind == "json" else f"(r.v->>{i}){_PG_CASTS[kind]}"
             for i, (_, kind) in enumerate(columns)
         )
+        # One converter per column, looked up once (not a call per value: 100 rows x ~40
+        # values per batch); a time seen before (received_at on every row) is formatted once.
+        isoformats: dict[datetime, str] = {}
+
+        def iso(value: datetime) -> str:
+            text = isoformats.get(value)
+            if text is None:
+                text = isoformats[value] = value.isoformat()
+            return text
+
+        converters = [_PG_JSON_CONVERTERS.get(kind, iso) for _, kind in columns]
         payload = [
-            [_pg_json(value, kind) for value, (_, kind) in zip(row, columns, strict=True)]
+            [
+                value if convert is None or value is None else convert(value)
+                for value, convert in zip(row, converters, strict=True)
+            ]
             for row in rows
         ]
         sql = (
@@ -676,12 +690,16 @@ def _rows_sql(
     return f"INSERT INTO {table} ({names}) VALUES " + ",".join([one] * len(rows)), params
 
 
-def _pg_json(value: Any, kind: str) -> Any:
-    if value is None or kind in ("json", "int", "text", "bool", "float"):
-        return value
-    if kind == "uuid":
-        return str(value)
-    return value.isoformat()  # time: aware datetimes only (device times carry an offset)
+# How a value of each column kind goes into the jsonb payload: as is (None), or converted;
+# "time" (not listed) is `isoformat()`: aware datetimes only (device times carry an offset).
+_PG_JSON_CONVERTERS: dict[str, Any] = {
+    "json": None,
+    "int": None,
+    "text": None,
+    "bool": None,
+    "float": None,
+    "uuid": str,
+}
 
 
 _LEDGER_COLUMNS = (
