@@ -35,9 +35,16 @@ def turf_polygons(
             shapely.multipoints(locs), extend_to=shapely.box(*_bounds(locs, 1000.0)), ordered=True
         )
         cell_arr = np.asarray(shapely.get_parts(cells), dtype=object)
+        # GEOS can return an empty cell for a location in a degenerate (grid-aligned,
+        # cocircular) configuration, which would leave that door uncovered: give it a small
+        # disc instead. Such cells overlap their neighbours, so those turfs use a plain union.
+        degenerate = shapely.is_empty(cell_arr) | (shapely.get_type_id(cell_arr) != 3)
+        if degenerate.any():
+            cell_arr[degenerate] = shapely.buffer(shapely.points(locs[degenerate]), 1.0)
     else:
         big = shapely.box(*_bounds(locs, 1000.0)) if len(locs) else shapely.Polygon()
         cell_arr = np.asarray([big] * len(locs), dtype=object)
+        degenerate = np.ones(len(locs), dtype=bool)  # one shared box: not a coverage
     # location -> turfs present there
     pairs = np.unique(np.column_stack([label[used], inv]), axis=0)
     out: list[BaseGeometry] = []
@@ -47,19 +54,23 @@ def turf_polygons(
         if len(loc_ids) == 0:
             out.append(shapely.Polygon())
             continue
-        cover = (
-            shapely.coverage_union_all(cell_arr[loc_ids])
-            if len(loc_ids) > 1
-            else cell_arr[loc_ids[0]]
-        )
         hull = shapely.buffer(
             shapely.convex_hull(shapely.multipoints(locs[loc_ids])), BUFFER_M, quad_segs=2
         )
+        cover = _cells_union(cell_arr[loc_ids], coverage=not degenerate[loc_ids].any())
         poly = shapely.intersection(cover, hull)
         if boundary is not None:
             poly = shapely.intersection(poly, boundary)
         out.append(poly)
     return out
+
+
+def _cells_union(cells: np.ndarray, *, coverage: bool) -> BaseGeometry:
+    """Union of a turf's cells: the fast coverage union when they tile without overlap (Voronoi
+    cells of distinct locations), else a plain union."""
+    if len(cells) == 1:
+        return cells[0]
+    return shapely.coverage_union_all(cells) if coverage else shapely.union_all(cells)
 
 
 def _bounds(locs: np.ndarray, margin: float) -> tuple[float, float, float, float]:

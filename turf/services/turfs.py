@@ -262,14 +262,8 @@ def _turfs_refresh(campaign: Campaign, turfs_doors: Sequence[tuple[Turf, Sequenc
 
 
 def _turf_polygon(doorset: DoorSet, walk: Sequence[int]) -> Any:
-    """The engine's polygon of one turf; for fewer than 3 distinct locations (where the
-    engine's Voronoi union fails) the doors' hull buffered like the engine's (20 m)."""
-    try:
-        return turf_polygons(doorset, [walk])[0]
-    except shapely.errors.GEOSException:
-        idx = np.asarray(walk, dtype=np.int64)
-        points = shapely.multipoints(np.column_stack([doorset.x[idx], doorset.y[idx]]))
-        return shapely.buffer(shapely.convex_hull(points), 20.0, quad_segs=2)
+    """The engine's polygon of one turf."""
+    return turf_polygons(doorset, [walk])[0]
 
 
 def _turf_door_ids(turf: Turf) -> list[int]:
@@ -475,13 +469,6 @@ def _cut_compute(
         )
     except CutError as exc:
         raise InvalidInput(str(exc), code="cut_failed") from exc
-    except shapely.errors.GEOSException as exc:
-        # The engine's polygons fail on turfs with fewer than 3 distinct door locations
-        # (reported to the engine's owner); a clear 400 rather than a 500 meanwhile.
-        raise InvalidInput(
-            f"The engine could not draw the turf polygons ({exc}); try fewer turfs.",
-            code="cut_failed",
-        ) from exc
     return CutOutcome(spec=spec, district=district, doors=doors, result=result, excluded=total - n)
 
 

@@ -170,3 +170,11 @@ def test_it_cuts_cambridge_within_the_targets() -> None:
     assert m["doors_missing"] == 0 and m["doors_in_several_turfs"] == 0
     assert m["split_buildings"] == 0
     assert m["within_10pct"] >= 0.95
+
+
+def test_it_draws_polygons_for_turfs_with_fewer_than_three_locations() -> None:
+    # Two locations share one box (no Voronoi coverage): used to raise GEOSException.
+    doors = grid_doors(2, 1)
+    polys = turf_polygons(doors, [[0, 1]])
+    assert polys[0].geom_type == "Polygon" and not polys[0].is_empty
+    assert shapely.contains_xy(polys[0], doors.x, doors.y).all()
