@@ -143,11 +143,12 @@ def cambridge() -> None:
 
 
 def synthetic(n: int) -> None:
-    from turf.cutting.synthetic import synthetic_district
+    from turf.synthetic import city_generate
 
     tracemalloc.start()
     t0 = time.perf_counter()
-    doors, barriers, streets = synthetic_district(n, wards=max(1, n // 20_000))
+    # The project's synthetic city (the demo's generator): street grid, river, railway, wards.
+    doors, barriers, streets = city_generate(doors=n, seed=7).engine_inputs(group_by="ward")
     gen_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     res = cut(doors, target=TARGET, barriers=barriers, streets=streets, progress=print)

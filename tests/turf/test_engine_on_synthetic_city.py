@@ -20,3 +20,12 @@ def test_it_cuts_a_synthetic_city_whose_voronoi_has_a_degenerate_cell() -> None:
     for turf in result.turfs:
         idx = np.asarray(turf.indices)
         assert shapely.contains_xy(turf.polygon, doors.x[idx], doors.y[idx]).all(), turf.list_number
+
+
+def test_it_does_not_walk_across_a_barrier() -> None:
+    doors, barriers, streets = city_generate(doors=3000, seed=1).engine_inputs(group_by=None)
+    res = cut(doors, target=80, barriers=barriers, streets=streets)
+    assert res.metrics["barrier_legs"] == 0
+    assert res.metrics["doors_missing"] == 0
+    assert res.metrics["split_buildings"] == 0
+    assert res.metrics["within_25pct"] == 1.0

@@ -18,7 +18,6 @@ from turf.cutting import (
     order_walk,
     turf_polygons,
 )
-from turf.cutting.synthetic import synthetic_district
 
 CAMBRIDGE = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "cambridge"
 
@@ -74,15 +73,6 @@ def test_it_keeps_groups_apart() -> None:
     for t in res.turfs:
         groups = {doors.group[doors.ids.index(d)] for d in t.door_ids}  # type: ignore[index]
         assert groups == {t.group}
-
-
-def test_it_does_not_walk_across_a_barrier() -> None:
-    doors, barriers, streets = synthetic_district(3000, seed=1)
-    res = cut(doors, target=80, barriers=barriers, streets=streets)
-    assert res.metrics["barrier_legs"] == 0
-    assert res.metrics["doors_missing"] == 0
-    assert res.metrics["split_buildings"] == 0
-    assert res.metrics["within_25pct"] == 1.0
 
 
 def test_it_rejects_bad_targets() -> None:
