@@ -135,9 +135,9 @@ def test_it_cuts_cambridge_within_the_targets(tmp_path: Path) -> None:
     assert m["within_25pct"] == 1.0
     assert m["compactness"] >= 0.80
     # Targets not met yet (see bench/README.md): guarded against regressions only.
-    assert m["overlap"] < 0.03  # target 0
+    assert m["overlap"] < 0.019  # target 0; 158 doors are around the Memorial Dr doors of ward 1
     assert m["walk_km"] < 225  # target <= 222
     assert m["barrier_legs"] <= 2  # target 0; 223 Concord Tpke is a one-door island
-    assert m["contiguous_turfs"] >= m["turfs"] - 2  # target all
+    assert m["contiguous_turfs"] >= m["turfs"] - 1  # target all; see barrier_legs
     # Speed is measured by bench/turf_cut.py, not asserted here: a timed test is flaky on a
     # loaded CI machine.

@@ -7,7 +7,17 @@ move chosen lowers the foreign-door count of the two turfs touched and raises th
 Polsby-Popper the most (`PP_WEIGHT`: one foreign door = 1/20 of Polsby-Popper), never raises
 the foreign-door count, keeps the sizes within +-25% (leaving +-10% spends a shared budget)
 and keeps the source turf connected; a site moves at most once. The foreign-door count uses
-every door of the district (other groups included) via one STRtree.
+every door of the district (other groups included) via one STRtree: the doors of every other
+group count as foreign whether that group is cut yet or not, so the groups can be repaired one
+after another.
+
+When no single hull site helps, a turf holding foreign doors is cut along a line through one
+of them (the deepest few, a fan of directions): the sites beyond the line go, by connected
+piece, to the adjacent turf whose hull then holds the fewest foreign doors, and the turfs
+touched are brought back into the size band by moving boundary sites that add no foreign door
+to any hull. The lightest cuts are tried first; one is kept when it lowers the foreign-door
+count of the turfs touched, outweighs the change in their Polsby-Popper and fits the band
+budget, else it is rolled back.
 """
 
 from __future__ import annotations
@@ -22,6 +32,16 @@ from turf.cutting.types import FloatArray, IntArray
 PP_WEIGHT = 20.0
 # Weight of the k-means term, per door moved, in units of the mean squared turf radius.
 SSE_WEIGHT = 0.0
+# Chunk moves: foreign doors probed per turf, line directions per probe, cuts fully evaluated,
+# and the price of one door moved in foreign doors cleared.
+CHUNK_PROBES = 6
+CHUNK_DIRECTIONS = 24
+CHUNK_EVALS = 6
+CHUNK_DOOR_COST = 0.05
+CHUNK_TRIES = 3
+CHUNK_MIN_KEEP = 0.6
+REBALANCE_STEPS = 40
+REBALANCE_EVALS = 8
 
 
 def _pp(hull: shapely.Geometry) -> float:
@@ -35,15 +55,28 @@ class Owners:
     """Per-door turf label across the district, for the foreign-door counts."""
 
     def __init__(self, x: FloatArray, y: FloatArray) -> None:
+        self.x, self.y = x, y
         self.tree = shapely.STRtree(shapely.points(x, y))
         self.owner = np.full(len(x), -1, dtype=np.int64)
         self.budget = [0]
 
-    def foreign(self, hull: shapely.Geometry, t: int) -> int:
+    def inside(self, hull: shapely.Geometry, t: int) -> tuple[FloatArray, FloatArray]:
+        """Coordinates of the doors strictly inside `hull` that are not in turf `t`."""
+        if shapely.get_type_id(hull) != 3:
+            return np.zeros(0), np.zeros(0)
+        hits = self.tree.query(hull, predicate="contains_properly")
+        hits = hits[self.owner[hits] != t]
+        return self.x[hits], self.y[hits]
+
+    def foreign(self, hull: shapely.Geometry, t: int, piece_owner: int | None = None) -> int:
+        """Doors strictly inside `hull` not in turf `t` (nor labelled `piece_owner`)."""
         if shapely.get_type_id(hull) != 3:  # only a polygon hull has an interior
             return 0
         hits = self.tree.query(hull, predicate="contains_properly")
-        return int((self.owner[hits] != t).sum())
+        own = self.owner[hits]
+        if piece_owner is None:
+            return int((own != t).sum())
+        return int(((own != t) & (own != piece_owner)).sum())
 
 
 def repair_overlap(
@@ -109,6 +142,223 @@ def repair_overlap(
     def leaves_band(old: float, new: float) -> int:
         return int(lo <= old <= hi and not lo <= new <= hi)
 
+    def move_site(u: int, t: int, tt: int) -> None:
+        lab[u] = tt
+        owners.owner[site_doors[u]] = tt
+        members[t].discard(u)
+        members[tt].add(u)
+        size[t] -= sw[u]
+        size[tt] += sw[u]
+        csx[t] -= sw[u] * spx[u]
+        csy[t] -= sw[u] * spy[u]
+        csx[tt] += sw[u] * spx[u]
+        csy[tt] += sw[u] * spy[u]
+
+    def chunk_move(t: int) -> bool:
+        """Cut off the sites of `t` beyond a line through a foreign door inside its hull and
+        hand them (by connected piece) to adjacent turfs, when that lowers the foreign-door
+        count of the turfs touched; the lightest such cut wins."""
+        sites = np.fromiter(members[t], dtype=np.int64, count=len(members[t]))
+        li = np.concatenate([site_locs[s] for s in sites.tolist()])
+        px, py = lx[li], ly[li]
+        fx, fy = owners.inside(hulls[t], t)
+        if len(fx) == 0:
+            return False
+        if len(fx) > CHUNK_PROBES:
+            # The foreign doors deepest inside the hull first: a cut through one of them
+            # also clears the doors beyond it.
+            depth = shapely.distance(shapely.points(fx, fy), shapely.get_exterior_ring(hulls[t]))
+            keep = np.argsort(-depth)[:CHUNK_PROBES]
+            fx, fy = fx[keep], fy[keep]
+        ang = np.linspace(0.0, 2.0 * np.pi, CHUNK_DIRECTIONS, endpoint=False)
+        nx, ny = np.cos(ang), np.sin(ang)
+        # side[f, d, l] > 0: location l lies strictly beyond the line through f with normal d.
+        side = (px[None, None, :] - fx[:, None, None]) * nx[None, :, None] + (
+            py[None, None, :] - fy[:, None, None]
+        ) * ny[None, :, None]
+        beyond = side > 1e-6
+        loc_site = site_of_loc[li]
+        lw = sw[loc_site] / np.maximum(nloc[loc_site], 1.0)
+        weight = (beyond * lw[None, None, :]).sum(axis=2).ravel()
+        order = np.argsort(weight, kind="stable")
+        tried: set[bytes] = set()
+        plans: list[
+            tuple[float, list[tuple[int, int]], dict[int, shapely.Geometry], dict[int, int]]
+        ] = []
+        flat = beyond.reshape(-1, len(li))
+        for j in order[: 4 * CHUNK_EVALS].tolist():
+            if len(tried) >= CHUNK_EVALS:
+                break
+            w = float(weight[j])
+            if w <= 0 or size[t] - w < CHUNK_MIN_KEEP * lo:
+                break
+            chunk = np.unique(loc_site[flat[j]])
+            key = chunk.tobytes()
+            if key in tried:
+                continue
+            tried.add(key)
+            plan = _plan_chunk(chunk.tolist(), t)
+            if plan is None:
+                continue
+            moved, hull_new, count_new, cost = plan
+            fewer = int(sum(count[v] for v in count_new)) - sum(count_new.values())
+            gain = fewer - CHUNK_DOOR_COST * w
+            if fewer > 0:
+                plans.append((gain, moved, hull_new, count_new))
+        plans.sort(key=lambda p: -p[0])
+        for _gain, moved, hull_new, count_new in plans[:CHUNK_TRIES]:
+            # Apply, bring the turfs touched back into the band, and keep it when the band
+            # budget allows (else roll back).
+            log: list[tuple[int, int, int]] = []
+            saved: dict[int, tuple[shapely.Geometry, int, float, float]] = {}
+
+            for v in count_new:
+                save(saved, v)
+            for u, tt in moved:
+                move_site(u, t, tt)
+                log.append((u, t, tt))
+            for v, h in hull_new.items():
+                hulls[v] = h
+                count[v] = count_new[v]
+                pp[v] = _pp(h)
+            for v in list(count_new):
+                rebalance(v, log, saved)
+            cost = sum(leaves_band(sv[3], float(size[v])) for v, sv in saved.items())
+            total_before = sum(sv[1] for sv in saved.values())
+            total_after = sum(int(count[v]) for v in saved)
+            rounder = sum(float(pp[v]) - sv[2] for v, sv in saved.items())
+            if (
+                cost <= spare[0]
+                and total_after < total_before
+                and total_before - total_after + PP_WEIGHT * rounder > 0
+            ):
+                spare[0] -= cost
+                for u, _a, _b in log:
+                    tabu.add(u)
+                return True
+            for u, a, b in reversed(log):
+                move_site(u, b, a)
+            for v, sv in saved.items():
+                hulls[v], count[v], pp[v] = sv[0], sv[1], sv[2]
+        return False
+
+    Saved = dict[int, tuple[shapely.Geometry, int, float, float]]
+
+    def save(saved: Saved, v: int) -> None:
+        if v not in saved:
+            saved[v] = (hulls[v], int(count[v]), float(pp[v]), float(size[v]))
+
+    def rebalance(v: int, log: list[tuple[int, int, int]], saved: Saved) -> None:
+        """Move boundary sites in or out of turf `v` until it is back in [lo, hi], never adding
+        a foreign door to a hull; the sites nearest the receiving turf's centroid first."""
+        for _step in range(REBALANCE_STEPS):
+            pull = size[v] < lo
+            if not pull and size[v] <= hi:
+                return
+            cand: list[tuple[float, int, int, int]] = []
+            for s in members[v]:
+                for z in adj[s]:
+                    other = int(lab[z])
+                    if other == v:
+                        continue
+                    u, giver, taker = (z, other, v) if pull else (s, v, other)
+                    if u in tabu:
+                        continue
+                    if pull and size[giver] - sw[u] < lo:
+                        continue
+                    if not pull and size[taker] + sw[u] > hi:
+                        continue
+                    d = (
+                        (spx[u] - csx[taker] / size[taker]) ** 2
+                        + (spy[u] - csy[taker] / size[taker]) ** 2
+                        - (spx[u] - csx[giver] / size[giver]) ** 2
+                        - (spy[u] - csy[giver] / size[giver]) ** 2
+                    )
+                    cand.append((float(d), u, giver, taker))
+            cand = sorted(set(cand))[:REBALANCE_EVALS]
+            done = False
+            for _d, u, giver, taker in cand:
+                if not stays_connected(adj, lab, u, giver) or len(members[giver]) < 2:
+                    continue
+                h_g = hull_of(sorted(members[giver] - {u}))
+                h_t = hull_of([*members[taker], u])
+                owners.owner[site_doors[u]] = taker
+                c_g = owners.foreign(h_g, giver)
+                c_t = owners.foreign(h_t, taker)
+                owners.owner[site_doors[u]] = giver
+                if c_g > count[giver] or c_t > count[taker]:
+                    continue
+                save(saved, giver)
+                save(saved, taker)
+                move_site(u, giver, taker)
+                log.append((u, giver, taker))
+                hulls[giver], hulls[taker] = h_g, h_t
+                count[giver], count[taker] = c_g, c_t
+                pp[giver], pp[taker] = _pp(h_g), _pp(h_t)
+                done = True
+                break
+            if not done:
+                return
+
+    def _plan_chunk(
+        chunk: list[int], t: int
+    ) -> tuple[list[tuple[int, int]], dict[int, shapely.Geometry], dict[int, int], int] | None:
+        cs = set(chunk)
+        rest = members[t] - cs
+        if not rest or not _connected(adj, rest):
+            return None
+        # Pieces of the chunk (connected within the turf), each to one adjacent turf.
+        moved: list[tuple[int, int]] = []
+        gain_w: dict[int, float] = {}
+        seen: set[int] = set()
+        for s0 in chunk:
+            if s0 in seen:
+                continue
+            piece = [s0]
+            seen.add(s0)
+            stack = [s0]
+            nbr: set[int] = set()
+            while stack:
+                v = stack.pop()
+                for z in adj[v]:
+                    if z in cs:
+                        if z not in seen:
+                            seen.add(z)
+                            piece.append(z)
+                            stack.append(z)
+                    elif lab[z] != t:
+                        nbr.add(int(lab[z]))
+            pw = float(sw[piece].sum())
+            fits = [v for v in sorted(nbr) if size[v] + gain_w.get(v, 0.0) + pw <= lhi]
+            if not fits:
+                return None
+            tt = fits[0]
+            if len(fits) > 1:
+                # The neighbour whose hull takes the piece with the fewest foreign doors.
+                for s in piece:
+                    owners.owner[site_doors[s]] = -2
+                tt = min(
+                    fits,
+                    key=lambda v: owners.foreign(hull_of([*members[v], *piece]), v, piece_owner=-2),
+                )
+                for s in piece:
+                    owners.owner[site_doors[s]] = t
+            gain_w[tt] = gain_w.get(tt, 0.0) + pw
+            moved.extend((s, tt) for s in piece)
+        lost = float(sw[chunk].sum())
+        cost = leaves_band(float(size[t]), float(size[t]) - lost) + sum(
+            leaves_band(float(size[v]), float(size[v]) + gw) for v, gw in gain_w.items()
+        )
+        hull_new = {t: hull_of(sorted(rest))}
+        for v in gain_w:
+            hull_new[v] = hull_of([*members[v], *(s for s, tt in moved if tt == v)])
+        for s, tt in moved:
+            owners.owner[site_doors[s]] = tt
+        count_new = {v: owners.foreign(h, v) for v, h in hull_new.items()}
+        for s, _tt in moved:
+            owners.owner[site_doors[s]] = t
+        return moved, hull_new, count_new, cost
+
     for _round in range(4):
         changed = False
         for t in np.lexsort((pp, -count)).tolist():
@@ -155,22 +405,17 @@ def repair_overlap(
                         if fewer >= 0 and gain > 1e-3 and (best is None or gain > best[2]):
                             best = (u, tt, gain, h_t, h_tt, c_t, c_tt)
                 if best is None:
+                    if count[t] > 0 and moves < max_moves and chunk_move(t):
+                        moves += 1
+                        changed = True
+                        continue
                     break
                 u, tt, _gain, h_t, h_tt, c_t, c_tt = best
                 spare[0] -= leaves_band(size[t], size[t] - sw[u]) + leaves_band(
                     size[tt], size[tt] + sw[u]
                 )
                 tabu.add(u)
-                lab[u] = tt
-                owners.owner[site_doors[u]] = tt
-                members[t].discard(u)
-                members[tt].add(u)
-                size[t] -= sw[u]
-                size[tt] += sw[u]
-                csx[t] -= sw[u] * spx[u]
-                csy[t] -= sw[u] * spy[u]
-                csx[tt] += sw[u] * spx[u]
-                csy[tt] += sw[u] * spy[u]
+                move_site(u, t, tt)
                 hulls[t], hulls[tt] = h_t, h_tt
                 count[t], count[tt] = c_t, c_tt
                 pp[t], pp[tt] = _pp(h_t), _pp(h_tt)
@@ -179,3 +424,16 @@ def repair_overlap(
         if not changed:
             break
     return lab
+
+
+def _connected(adj: list[list[int]], nodes: set[int]) -> bool:
+    start = next(iter(nodes))
+    seen = {start}
+    stack = [start]
+    while stack:
+        v = stack.pop()
+        for z in adj[v]:
+            if z in nodes and z not in seen:
+                seen.add(z)
+                stack.append(z)
+    return len(seen) == len(nodes)

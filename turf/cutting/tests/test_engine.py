@@ -168,3 +168,40 @@ def test_it_draws_polygons_for_turfs_with_fewer_than_three_locations() -> None:
     polys = turf_polygons(doors, [[0, 1]])
     assert polys[0].geom_type == "Polygon" and not polys[0].is_empty
     assert shapely.contains_xy(polys[0], doors.x, doors.y).all()
+
+
+def jagged_wards(nx: int, ny: int, tooth: int, depth: int, seed: int) -> DoorSet:
+    """A jittered grid split into wards '1' (west) and '2' (east) by a jagged line: the line
+    steps `depth` columns east and west every `tooth` rows."""
+    xs, ys = np.meshgrid(np.arange(nx) * 15.0, np.arange(ny) * 15.0)
+    col, row = xs.ravel() / 15.0, ys.ravel() / 15.0
+    rng = np.random.default_rng(seed)
+    x = xs.ravel() + rng.uniform(-3, 3, nx * ny)
+    y = ys.ravel() + rng.uniform(-3, 3, nx * ny)
+    line = nx // 2 + np.where(row // tooth % 2 == 0, depth, -depth)
+    n = nx * ny
+    return DoorSet(
+        ids=[f"d{i}" for i in range(n)],
+        x=x,
+        y=y,
+        building=[f"b{i}" for i in range(n)],
+        street=["Main St"] * n,
+        number=[str(i) for i in range(n)],
+        units=np.ones(n, dtype=np.int64),
+        group=np.where(col < line, "1", "2").tolist(),
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_turf_hull_holds_another_wards_door_along_a_jagged_ward_line(seed: int) -> None:
+    # Turfs along the line straddle its teeth: their hulls held 3-7 doors of the other ward
+    # before the hull repair cut off the sites beyond a foreign door.
+    doors = jagged_wards(24, 40, 6, 4, seed)
+    res = cut(doors, target=45)
+    m = res.metrics
+    assert m["overlap_doors"] == 0
+    assert m["within_10pct"] == 1.0
+    assert m["all_contiguous"]
+    assert m["split_buildings"] == 0
+    assert doors.group is not None
+    assert all({doors.group[i] for i in t.indices} == {t.group} for t in res.turfs)
