@@ -36,9 +36,9 @@ SSE_WEIGHT = 0.0
 # and the price of one door moved in foreign doors cleared.
 CHUNK_PROBES = 6
 CHUNK_DIRECTIONS = 24
-CHUNK_EVALS = 6
+CHUNK_EVALS = 4
 CHUNK_DOOR_COST = 0.05
-CHUNK_TRIES = 3
+CHUNK_TRIES = 2
 CHUNK_MIN_KEEP = 0.6
 REBALANCE_STEPS = 40
 REBALANCE_EVALS = 8
@@ -58,6 +58,8 @@ class Owners:
         self.x, self.y = x, y
         self.tree = shapely.STRtree(shapely.points(x, y))
         self.owner = np.full(len(x), -1, dtype=np.int64)
+        # Site (local to the group being repaired) per door, -1 elsewhere.
+        self.site = np.full(len(x), -1, dtype=np.int64)
         self.budget = [0]
 
     def inside(self, hull: shapely.Geometry, t: int) -> tuple[FloatArray, FloatArray]:
@@ -67,6 +69,22 @@ class Owners:
         hits = self.tree.query(hull, predicate="contains_properly")
         hits = hits[self.owner[hits] != t]
         return self.x[hits], self.y[hits]
+
+    def foreign_many(
+        self, hulls: np.ndarray, turf: IntArray, plus: IntArray, minus: IntArray
+    ) -> IntArray:
+        """Foreign-door count of each hull `j`, as if site `plus[j]` were in turf `turf[j]` and
+        site `minus[j]` were not (-2: none)."""
+        out = np.zeros(len(hulls), dtype=np.int64)
+        poly = np.flatnonzero(shapely.get_type_id(hulls) == 3)
+        if len(poly) == 0:
+            return out
+        hj, di = self.tree.query(hulls[poly], predicate="contains_properly")
+        j = poly[hj]
+        site = self.site[di]
+        bad = ((self.owner[di] != turf[j]) & (site != plus[j])) | (site == minus[j])
+        out += np.bincount(j[bad], minlength=len(hulls))
+        return out
 
     def foreign(self, hull: shapely.Geometry, t: int, piece_owner: int | None = None) -> int:
         """Doors strictly inside `hull` not in turf `t` (nor labelled `piece_owner`)."""
@@ -120,7 +138,33 @@ def repair_overlap(
         li = np.concatenate([site_locs[s] for s in sites])
         return shapely.convex_hull(shapely.multipoints(np.column_stack([lx[li], ly[li]])))
 
+    loc_x, loc_y = np.asarray(lx), np.asarray(ly)
+
+    def hulls_pp(point_sets: list[IntArray]) -> tuple[np.ndarray, FloatArray]:
+        """Convex hulls (and their Polsby-Popper) of location index sets, in one batch."""
+        li = np.concatenate(point_sets)
+        idx = np.repeat(np.arange(len(point_sets)), [len(a) for a in point_sets])
+        hs = shapely.convex_hull(
+            shapely.multipoints(np.column_stack([loc_x[li], loc_y[li]]), indices=idx)
+        )
+        per = shapely.length(hs)
+        area = shapely.area(hs)
+        ok = (shapely.get_type_id(hs) == 3) & (per > 0)
+        ppv = np.where(ok, 4.0 * np.pi * area / np.where(ok, per * per, 1.0), 0.0)
+        return np.asarray(hs, dtype=object), ppv
+
+    def locs_of(sites: set[int] | list[int]) -> IntArray:
+        return np.concatenate([site_locs[s] for s in sites])
+
+    sd_len = np.asarray([len(d) for d in site_doors], dtype=np.int64)
+    all_site_doors = np.concatenate(site_doors) if ns else np.zeros(0, dtype=np.int64)
+    owners.site[all_site_doors] = np.repeat(np.arange(ns), sd_len)
+
     hulls = [hull_of(sorted(members[t])) for t in range(k)]
+
+    def tt_locs(v: int) -> IntArray:
+        return locs_of(members[v])
+
     count = np.asarray([owners.foreign(hulls[t], t) for t in range(k)], dtype=np.int64)
     pp = np.asarray([_pp(h) for h in hulls], dtype=np.float64)
     # Site points and turf centroids, for the k-means term (a proxy of the walk length).
@@ -142,7 +186,16 @@ def repair_overlap(
     def leaves_band(old: float, new: float) -> int:
         return int(lo <= old <= hi and not lo <= new <= hi)
 
+    ver = [0] * k  # bumped whenever a turf changes: a failed chunk search is not repeated
+    failed: dict[int, tuple[int, ...]] = {}
+
+    def around(t: int) -> tuple[int, ...]:
+        near = sorted({int(lab[z]) for s in members[t] for z in adj[s]} | {t})
+        return tuple(x for v in near for x in (v, ver[v]))
+
     def move_site(u: int, t: int, tt: int) -> None:
+        ver[t] += 1
+        ver[tt] += 1
         lab[u] = tt
         owners.owner[site_doors[u]] = tt
         members[t].discard(u)
@@ -158,6 +211,15 @@ def repair_overlap(
         """Cut off the sites of `t` beyond a line through a foreign door inside its hull and
         hand them (by connected piece) to adjacent turfs, when that lowers the foreign-door
         count of the turfs touched; the lightest such cut wins."""
+        state = around(t)
+        if failed.get(t) == state:
+            return False
+        if _chunk_move(t):
+            return True
+        failed[t] = around(t)
+        return False
+
+    def _chunk_move(t: int) -> bool:
         sites = np.fromiter(members[t], dtype=np.int64, count=len(members[t]))
         li = np.concatenate([site_locs[s] for s in sites.tolist()])
         px, py = lx[li], ly[li]
@@ -275,28 +337,43 @@ def repair_overlap(
                         - (spy[u] - csy[giver] / size[giver]) ** 2
                     )
                     cand.append((float(d), u, giver, taker))
-            cand = sorted(set(cand))[:REBALANCE_EVALS]
+            cand = sorted(set(cand))
+            cand = [
+                c for c in cand if len(members[c[2]]) >= 2 and stays_connected(adj, lab, c[1], c[2])
+            ][:REBALANCE_EVALS]
             done = False
-            for _d, u, giver, taker in cand:
-                if not stays_connected(adj, lab, u, giver) or len(members[giver]) < 2:
+            # Usually the nearest candidate fits: evaluate it alone first, then the rest.
+            for batch in (cand[:1], cand[1:]):
+                if not batch:
                     continue
-                h_g = hull_of(sorted(members[giver] - {u}))
-                h_t = hull_of([*members[taker], u])
-                owners.owner[site_doors[u]] = taker
-                c_g = owners.foreign(h_g, giver)
-                c_t = owners.foreign(h_t, taker)
-                owners.owner[site_doors[u]] = giver
-                if c_g > count[giver] or c_t > count[taker]:
-                    continue
-                save(saved, giver)
-                save(saved, taker)
-                move_site(u, giver, taker)
-                log.append((u, giver, taker))
-                hulls[giver], hulls[taker] = h_g, h_t
-                count[giver], count[taker] = c_g, c_t
-                pp[giver], pp[taker] = _pp(h_g), _pp(h_t)
-                done = True
-                break
+                cu = np.asarray([c[1] for c in batch], dtype=np.int64)
+                cg = np.asarray([c[2] for c in batch], dtype=np.int64)
+                ct = np.asarray([c[3] for c in batch], dtype=np.int64)
+                g_sets = [locs_of(members[g] - {u}) for _d, u, g, _t in batch]
+                t_sets = [
+                    np.concatenate([locs_of(members[tk]), site_locs[u]]) for _d, u, _g, tk in batch
+                ]
+                hs, pps = hulls_pp(g_sets + t_sets)
+                m = len(batch)
+                cnt = owners.foreign_many(
+                    hs,
+                    np.concatenate([cg, ct]),
+                    np.concatenate([np.full(m, -2), cu]),
+                    np.concatenate([cu, np.full(m, -2)]),
+                )
+                ok = (cnt[:m] <= count[cg]) & (cnt[m:] <= count[ct])
+                if ok.any():
+                    j = int(np.argmax(ok))
+                    u, giver, taker = int(cu[j]), int(cg[j]), int(ct[j])
+                    save(saved, giver)
+                    save(saved, taker)
+                    move_site(u, giver, taker)
+                    log.append((u, giver, taker))
+                    hulls[giver], hulls[taker] = hs[j], hs[m + j]
+                    count[giver], count[taker] = int(cnt[j]), int(cnt[m + j])
+                    pp[giver], pp[taker] = float(pps[j]), float(pps[m + j])
+                    done = True
+                    break
             if not done:
                 return
 
@@ -373,13 +450,16 @@ def repair_overlap(
                     for li in site_locs[s].tolist()
                     if (float(lx[li]), float(ly[li])) in key
                 }
+                pairs: list[tuple[int, int, int]] = []  # (u, tt, cost)
+                us: list[int] = []
+                t_locs = locs_of(members[t])
+                t_loc_site = site_of_loc[t_locs]
                 for u in sorted(cand - tabu):
-                    if size[t] - sw[u] < llo or not stays_connected(adj, lab, u, t):
+                    if size[t] - sw[u] < llo or len(members[t]) < 2:
                         continue
-                    rest = sorted(members[t] - {u})
-                    if not rest:
+                    if not stays_connected(adj, lab, u, t):
                         continue
-                    h_t = hull_of(rest)
+                    first = True
                     for tt in sorted({int(lab[v]) for v in adj[u]} - {t}):
                         if size[tt] + sw[u] > lhi:
                             continue
@@ -388,22 +468,53 @@ def repair_overlap(
                         )
                         if cost > spare[0]:
                             continue
-                        h_tt = hull_of([*members[tt], u])
-                        owners.owner[site_doors[u]] = tt
-                        c_t = owners.foreign(h_t, t)
-                        c_tt = owners.foreign(h_tt, tt)
-                        owners.owner[site_doors[u]] = t
-                        # Fewer foreign doors, rounder hulls; leaving the band costs a door.
-                        fewer = int(count[t] + count[tt]) - (c_t + c_tt)
-                        rounder = _pp(h_t) + _pp(h_tt) - pp[t] - pp[tt]
-                        d_t = (spx[u] - csx[t] / size[t]) ** 2 + (spy[u] - csy[t] / size[t]) ** 2
-                        d_tt = (spx[u] - csx[tt] / size[tt]) ** 2 + (
-                            spy[u] - csy[tt] / size[tt]
-                        ) ** 2
-                        sse = float(sw[u]) * (d_tt - d_t) / r2
-                        gain = fewer - cost + PP_WEIGHT * rounder - sse_weight * sse
-                        if fewer >= 0 and gain > 1e-3 and (best is None or gain > best[2]):
-                            best = (u, tt, gain, h_t, h_tt, c_t, c_tt)
+                        if first:
+                            us.append(u)
+                            first = False
+                        pairs.append((u, tt, cost))
+                if pairs:
+                    # Hulls of t without each u, then of each tt with its u, in one batch.
+                    sets = [t_locs[t_loc_site != u] for u in us]
+                    sets += [np.concatenate([tt_locs(tt), site_locs[u]]) for u, tt, _c in pairs]
+                    hs, pps = hulls_pp(sets)
+                    nu = len(us)
+                    upos = {u: i for i, u in enumerate(us)}
+                    pu = np.asarray([p[0] for p in pairs], dtype=np.int64)
+                    ptt = np.asarray([p[1] for p in pairs], dtype=np.int64)
+                    pcost = np.asarray([p[2] for p in pairs], dtype=np.float64)
+                    pi = np.asarray([upos[u] for u in pu.tolist()], dtype=np.int64)
+                    rounder = pps[pi] + pps[nu:] - pp[t] - pp[ptt]
+                    d_t = (spx[pu] - csx[t] / size[t]) ** 2 + (spy[pu] - csy[t] / size[t]) ** 2
+                    d_tt = (spx[pu] - csx[ptt] / size[ptt]) ** 2 + (
+                        spy[pu] - csy[ptt] / size[ptt]
+                    ) ** 2
+                    sse = sw[pu] * (d_tt - d_t) / r2
+                    rest_gain = -pcost + PP_WEIGHT * rounder - sse_weight * sse
+                    # At best every foreign door of the two turfs goes: count only the pairs
+                    # for which that would be a gain.
+                    hope = count[t] + count[ptt] + rest_gain > 1e-3
+                    if hope.any():
+                        cnt = owners.foreign_many(
+                            hs,
+                            np.concatenate([np.full(nu, t), ptt]),
+                            np.concatenate([np.full(nu, -2), pu]),
+                            np.concatenate([np.asarray(us, dtype=np.int64), np.full(len(pu), -2)]),
+                        )
+                        c_t_all = cnt[pi]
+                        c_tt_all = cnt[nu:]
+                        fewer = count[t] + count[ptt] - c_t_all - c_tt_all
+                        gain = np.where(hope & (fewer >= 0), fewer + rest_gain, -np.inf)
+                        j = int(np.argmax(gain))
+                        if gain[j] > 1e-3:
+                            best = (
+                                int(pu[j]),
+                                int(ptt[j]),
+                                float(gain[j]),
+                                hs[pi[j]],
+                                hs[nu + j],
+                                int(c_t_all[j]),
+                                int(c_tt_all[j]),
+                            )
                 if best is None:
                     if count[t] > 0 and moves < max_moves and chunk_move(t):
                         moves += 1
@@ -423,6 +534,7 @@ def repair_overlap(
                 changed = True
         if not changed:
             break
+    owners.site[all_site_doors] = -1
     return lab
 
 
