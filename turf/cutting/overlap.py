@@ -86,6 +86,29 @@ class Owners:
         out += np.bincount(j[bad], minlength=len(hulls))
         return out
 
+    def foreign_sets(
+        self,
+        hulls: np.ndarray,
+        turf: IntArray,
+        plus: tuple[IntArray, IntArray],
+        minus: tuple[IntArray, IntArray],
+    ) -> IntArray:
+        """Foreign-door count of each hull `j`, as if the sites paired with `j` in `plus`
+        (hull indices, sites) were in turf `turf[j]` and those paired in `minus` were not."""
+        out = np.zeros(len(hulls), dtype=np.int64)
+        poly = np.flatnonzero(shapely.get_type_id(hulls) == 3)
+        if len(poly) == 0:
+            return out
+        hj, di = self.tree.query(hulls[poly], predicate="contains_properly")
+        j = poly[hj]
+        span = int(self.site.max()) + 2
+        key = j * span + self.site[di] + 1
+        in_plus = np.isin(key, plus[0] * span + plus[1] + 1)
+        in_minus = np.isin(key, minus[0] * span + minus[1] + 1)
+        bad = ((self.owner[di] != turf[j]) & ~in_plus) | in_minus
+        out += np.bincount(j[bad], minlength=len(hulls))
+        return out
+
     def foreign(self, hull: shapely.Geometry, t: int, piece_owner: int | None = None) -> int:
         """Doors strictly inside `hull` not in turf `t` (nor labelled `piece_owner`)."""
         if shapely.get_type_id(hull) != 3:  # only a polygon hull has an interior
@@ -247,10 +270,8 @@ def repair_overlap(
         weight = (beyond * lw[None, None, :]).sum(axis=2).ravel()
         order = np.argsort(weight, kind="stable")
         tried: set[bytes] = set()
-        plans: list[
-            tuple[float, list[tuple[int, int]], dict[int, shapely.Geometry], dict[int, int]]
-        ] = []
         flat = beyond.reshape(-1, len(li))
+        drafts: list[tuple[float, list[int], list[tuple[list[int], list[int], float]]]] = []
         for j in order[: 4 * CHUNK_EVALS].tolist():
             if len(tried) >= CHUNK_EVALS:
                 break
@@ -262,14 +283,10 @@ def repair_overlap(
             if key in tried:
                 continue
             tried.add(key)
-            plan = _plan_chunk(chunk.tolist(), t)
-            if plan is None:
-                continue
-            moved, hull_new, count_new, cost = plan
-            fewer = int(sum(count[v] for v in count_new)) - sum(count_new.values())
-            gain = fewer - CHUNK_DOOR_COST * w
-            if fewer > 0:
-                plans.append((gain, moved, hull_new, count_new))
+            pieces = _pieces(chunk.tolist(), t)
+            if pieces is not None:
+                drafts.append((w, chunk.tolist(), pieces))
+        plans = _score_plans(t, drafts)
         plans.sort(key=lambda p: -p[0])
         for _gain, moved, hull_new, count_new in plans[:CHUNK_TRIES]:
             # Apply, bring the turfs touched back into the band, and keep it when the band
@@ -383,16 +400,16 @@ def repair_overlap(
             if not done:
                 return
 
-    def _plan_chunk(
-        chunk: list[int], t: int
-    ) -> tuple[list[tuple[int, int]], dict[int, shapely.Geometry], dict[int, int], int] | None:
+    Plan = tuple[float, list[tuple[int, int]], dict[int, shapely.Geometry], dict[int, int]]
+
+    def _pieces(chunk: list[int], t: int) -> list[tuple[list[int], list[int], float]] | None:
+        """The connected pieces of `chunk` (sites of `t`), each with the adjacent turfs that
+        can take it; None when the rest of `t` would fall apart or a piece has nowhere to go."""
         cs = set(chunk)
         rest = members[t] - cs
         if not rest or not _connected(adj, rest):
             return None
-        # Pieces of the chunk (connected within the turf), each to one adjacent turf.
-        moved: list[tuple[int, int]] = []
-        gain_w: dict[int, float] = {}
+        out: list[tuple[list[int], list[int], float]] = []
         seen: set[int] = set()
         for s0 in chunk:
             if s0 in seen:
@@ -412,35 +429,87 @@ def repair_overlap(
                     elif lab[z] != t:
                         nbr.add(int(lab[z]))
             pw = float(sw[piece].sum())
-            fits = [v for v in sorted(nbr) if size[v] + gain_w.get(v, 0.0) + pw <= lhi]
+            fits = [v for v in sorted(nbr) if size[v] + pw <= lhi]
             if not fits:
                 return None
-            tt = fits[0]
-            if len(fits) > 1:
-                # The neighbour whose hull takes the piece with the fewest foreign doors.
-                for s in piece:
-                    owners.owner[site_doors[s]] = -2
-                tt = min(
-                    fits,
-                    key=lambda v: owners.foreign(hull_of([*members[v], *piece]), v, piece_owner=-2),
-                )
-                for s in piece:
-                    owners.owner[site_doors[s]] = t
-            gain_w[tt] = gain_w.get(tt, 0.0) + pw
-            moved.extend((s, tt) for s in piece)
-        lost = float(sw[chunk].sum())
-        cost = leaves_band(float(size[t]), float(size[t]) - lost) + sum(
-            leaves_band(float(size[v]), float(size[v]) + gw) for v, gw in gain_w.items()
+            out.append((piece, fits, pw))
+        return out
+
+    def _score_plans(
+        t: int, drafts: list[tuple[float, list[int], list[tuple[list[int], list[int], float]]]]
+    ) -> list[Plan]:
+        """Hulls and foreign-door counts of every draft cut, in one batch: the rest of `t`, and
+        each piece in each turf that can take it; each piece goes where its turf's hull holds
+        the fewest foreign doors. Returns the cuts that lower the count."""
+        if not drafts:
+            return []
+        sets: list[IntArray] = []
+        turf_of: list[int] = []
+        plus: list[tuple[int, int]] = []
+        minus: list[tuple[int, int]] = []
+        for _w, chunk, pieces in drafts:
+            j = len(sets)
+            sets.append(locs_of(members[t] - set(chunk)))
+            turf_of.append(t)
+            minus.extend((j, s) for s in chunk)
+            for piece, fits, _pw in pieces:
+                for v in fits:
+                    j = len(sets)
+                    sets.append(np.concatenate([locs_of(members[v]), locs_of(piece)]))
+                    turf_of.append(v)
+                    plus.extend((j, s) for s in piece)
+        hs, _pps = hulls_pp(sets)
+        pa = np.asarray(plus, dtype=np.int64).reshape(-1, 2)
+        ma = np.asarray(minus, dtype=np.int64).reshape(-1, 2)
+        cnt = owners.foreign_sets(
+            hs, np.asarray(turf_of, dtype=np.int64), (pa[:, 0], pa[:, 1]), (ma[:, 0], ma[:, 1])
         )
-        hull_new = {t: hull_of(sorted(rest))}
-        for v in gain_w:
-            hull_new[v] = hull_of([*members[v], *(s for s, tt in moved if tt == v)])
-        for s, tt in moved:
-            owners.owner[site_doors[s]] = tt
-        count_new = {v: owners.foreign(h, v) for v, h in hull_new.items()}
-        for s, _tt in moved:
-            owners.owner[site_doors[s]] = t
-        return moved, hull_new, count_new, cost
+        plans: list[Plan] = []
+        j = 0
+        for w, _chunk, pieces in drafts:
+            hull_new = {t: hs[j]}
+            count_new = {t: int(cnt[j])}
+            j += 1
+            moved: list[tuple[int, int]] = []
+            gain_w: dict[int, float] = {}
+            ok = True
+            for piece, fits, pw in pieces:
+                opts = [
+                    (int(cnt[j + i]), i, v)
+                    for i, v in enumerate(fits)
+                    if size[v] + gain_w.get(v, 0.0) + pw <= lhi
+                ]
+                if not opts:
+                    ok = False
+                else:
+                    c, i, v = min(opts)
+                    if v in gain_w:  # a second piece for the same turf: its hull again
+                        hull_new[v] = hull_of(
+                            [*members[v], *(s for s, x in moved if x == v), *piece]
+                        )
+                        for s, x in moved:
+                            if x == v:
+                                owners.owner[site_doors[s]] = v
+                        for s in piece:
+                            owners.owner[site_doors[s]] = v
+                        count_new[v] = owners.foreign(hull_new[v], v)
+                        for s, x in moved:
+                            if x == v:
+                                owners.owner[site_doors[s]] = t
+                        for s in piece:
+                            owners.owner[site_doors[s]] = t
+                    else:
+                        hull_new[v] = hs[j + i]
+                        count_new[v] = c
+                    gain_w[v] = gain_w.get(v, 0.0) + pw
+                    moved.extend((s, v) for s in piece)
+                j += len(fits)
+            if not ok:
+                continue
+            fewer = int(sum(count[v] for v in count_new)) - sum(count_new.values())
+            if fewer > 0:
+                plans.append((fewer - CHUNK_DOOR_COST * w, moved, hull_new, count_new))
+        return plans
 
     for _round in range(4):
         changed = False
