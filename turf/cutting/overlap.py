@@ -567,29 +567,45 @@ def repair_overlap(
                     rest_gain = -pcost + PP_WEIGHT * rounder - sse_weight * sse
                     # At best every foreign door of the two turfs goes: count only the pairs
                     # for which that would be a gain.
-                    hope = count[t] + count[ptt] + rest_gain > 1e-3
-                    if hope.any():
+                    # At best every foreign door of the two turfs goes: count the pairs in
+                    # the order of that bound, in growing batches, until none can win.
+                    ub = count[t] + count[ptt] + rest_gain
+                    order = np.argsort(-ub, kind="stable")
+                    order = order[ub[order] > 1e-3]
+                    c_t_of: dict[int, int] = {}
+                    best_gain, pos, step = 1e-3, 0, 4
+                    while pos < len(order) and ub[order[pos]] > best_gain:
+                        sel = order[pos : pos + step]
+                        pos += step
+                        step *= 2
+                        new_u = sorted({int(pi[j]) for j in sel.tolist()} - set(c_t_of))
+                        nu_new = len(new_u)
                         cnt = owners.foreign_many(
-                            hs,
-                            np.concatenate([np.full(nu, t), ptt]),
-                            np.concatenate([np.full(nu, -2), pu]),
-                            np.concatenate([np.asarray(us, dtype=np.int64), np.full(len(pu), -2)]),
+                            np.concatenate([hs[new_u], hs[nu + sel]]),
+                            np.concatenate([np.full(nu_new, t), ptt[sel]]),
+                            np.concatenate([np.full(nu_new, -2), pu[sel]]),
+                            np.concatenate(
+                                [np.asarray(us, dtype=np.int64)[new_u], np.full(len(sel), -2)]
+                            ),
                         )
-                        c_t_all = cnt[pi]
-                        c_tt_all = cnt[nu:]
-                        fewer = count[t] + count[ptt] - c_t_all - c_tt_all
-                        gain = np.where(hope & (fewer >= 0), fewer + rest_gain, -np.inf)
-                        j = int(np.argmax(gain))
-                        if gain[j] > 1e-3:
-                            best = (
-                                int(pu[j]),
-                                int(ptt[j]),
-                                float(gain[j]),
-                                hs[pi[j]],
-                                hs[nu + j],
-                                int(c_t_all[j]),
-                                int(c_tt_all[j]),
-                            )
+                        for i, ui in enumerate(new_u):
+                            c_t_of[ui] = int(cnt[i])
+                        for i, j in enumerate(sel.tolist()):
+                            c_t = c_t_of[int(pi[j])]
+                            c_tt = int(cnt[nu_new + i])
+                            fewer = int(count[t] + count[ptt[j]]) - c_t - c_tt
+                            gain = fewer + float(rest_gain[j])
+                            if fewer >= 0 and gain > best_gain:
+                                best_gain = gain
+                                best = (
+                                    int(pu[j]),
+                                    int(ptt[j]),
+                                    gain,
+                                    hs[pi[j]],
+                                    hs[nu + j],
+                                    c_t,
+                                    c_tt,
+                                )
                 if best is None:
                     if count[t] > 0 and moves < max_moves and chunk_move(t):
                         moves += 1
