@@ -564,12 +564,20 @@ def repair_overlap(
                         spy[pu] - csy[ptt] / size[ptt]
                     ) ** 2
                     sse = sw[pu] * (d_tt - d_t) / r2
-                    rest_gain = -pcost + PP_WEIGHT * rounder - sse_weight * sse
+                    # The k-means term (a proxy of the walk) only prices the moves made for
+                    # roundness: a move clearing foreign doors is not held back by it.
+                    rest_gain = -pcost + PP_WEIGHT * rounder
+                    sse_pen = sse_weight * sse
                     # At best every foreign door of the two turfs goes: count only the pairs
                     # for which that would be a gain.
                     # At best every foreign door of the two turfs goes: count the pairs in
                     # the order of that bound, in growing batches, until none can win.
-                    ub = count[t] + count[ptt] + rest_gain
+                    ub = (
+                        count[t]
+                        + count[ptt]
+                        + rest_gain
+                        - np.where(count[t] + count[ptt] > 0, 0.0, sse_pen)
+                    )
                     order = np.argsort(-ub, kind="stable")
                     order = order[ub[order] > 1e-3]
                     c_t_of: dict[int, int] = {}
@@ -595,6 +603,8 @@ def repair_overlap(
                             c_tt = int(cnt[nu_new + i])
                             fewer = int(count[t] + count[ptt[j]]) - c_t - c_tt
                             gain = fewer + float(rest_gain[j])
+                            if fewer == 0:
+                                gain -= float(sse_pen[j])
                             if fewer >= 0 and gain > best_gain:
                                 best_gain = gain
                                 best = (
