@@ -188,8 +188,16 @@ def repair_overlap(
 
     hulls = [hull_of(sorted(members[t])) for t in range(k)]
 
+    loc_cache: dict[int, tuple[int, IntArray]] = {}
+
     def tt_locs(v: int) -> IntArray:
-        return locs_of(members[v])
+        """Locations of turf `v` (cached until the turf changes)."""
+        hit = loc_cache.get(v)
+        if hit is not None and hit[0] == ver[v]:
+            return hit[1]
+        arr = locs_of(members[v])
+        loc_cache[v] = (ver[v], arr)
+        return arr
 
     count = np.asarray([owners.foreign(hulls[t], t) for t in range(k)], dtype=np.int64)
     pp = np.asarray([_pp(h) for h in hulls], dtype=np.float64)
@@ -372,10 +380,8 @@ def repair_overlap(
                 cu = np.asarray([c[1] for c in batch], dtype=np.int64)
                 cg = np.asarray([c[2] for c in batch], dtype=np.int64)
                 ct = np.asarray([c[3] for c in batch], dtype=np.int64)
-                g_sets = [locs_of(members[g] - {u}) for _d, u, g, _t in batch]
-                t_sets = [
-                    np.concatenate([locs_of(members[tk]), site_locs[u]]) for _d, u, _g, tk in batch
-                ]
+                g_sets = [tt_locs(g)[site_of_loc[tt_locs(g)] != u] for _d, u, g, _t in batch]
+                t_sets = [np.concatenate([tt_locs(tk), site_locs[u]]) for _d, u, _g, tk in batch]
                 hs, pps = hulls_pp(g_sets + t_sets)
                 m = len(batch)
                 cnt = owners.foreign_many(
@@ -449,13 +455,14 @@ def repair_overlap(
         minus: list[tuple[int, int]] = []
         for _w, chunk, pieces in drafts:
             j = len(sets)
-            sets.append(locs_of(members[t] - set(chunk)))
+            t_all = tt_locs(t)
+            sets.append(t_all[~np.isin(site_of_loc[t_all], chunk)])
             turf_of.append(t)
             minus.extend((j, s) for s in chunk)
             for piece, fits, _pw in pieces:
                 for v in fits:
                     j = len(sets)
-                    sets.append(np.concatenate([locs_of(members[v]), locs_of(piece)]))
+                    sets.append(np.concatenate([tt_locs(v), locs_of(piece)]))
                     turf_of.append(v)
                     plus.extend((j, s) for s in piece)
         hs, _pps = hulls_pp(sets)
@@ -527,7 +534,7 @@ def repair_overlap(
                 }
                 pairs: list[tuple[int, int, int]] = []  # (u, tt, cost)
                 us: list[int] = []
-                t_locs = locs_of(members[t])
+                t_locs = tt_locs(t)
                 t_loc_site = site_of_loc[t_locs]
                 for u in sorted(cand - tabu):
                     if size[t] - sw[u] < llo or len(members[t]) < 2:
