@@ -10,7 +10,7 @@ import numpy as np
 
 from turf.cutting.geometry import components, unique_locations, walkable_edges
 from turf.cutting.metrics import compute_metrics, max_turf_size
-from turf.cutting.overlap import Owners, repair_overlap
+from turf.cutting.overlap import Owners, join_stray_locations, repair_overlap
 from turf.cutting.partition import bisect
 from turf.cutting.polygons import turf_polygons
 from turf.cutting.refine import Graph, lloyd, reconnect, refine
@@ -227,6 +227,9 @@ def _cut_group(
             hi,
             loose=(math.ceil(0.75 * target), min(math.floor(1.25 * target), cap)),
             budget=owners.budget,
+        )
+        lab = join_stray_locations(
+            locs[:, 0], locs[:, 1], site_of_loc, le, site_doors, sw, lab, owners, lo, hi
         )
         owners.owner[members[rest]] = -1
     door_lab = lab[site_of_door]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from turf.cutting.geometry import components
 from turf.cutting.refine import Graph, stays_connected
 from turf.cutting.types import FloatArray, IntArray
 
@@ -657,3 +658,129 @@ def _connected(adj: list[list[int]], nodes: set[int]) -> bool:
                 seen.add(z)
                 stack.append(z)
     return len(seen) == len(nodes)
+
+
+def join_stray_locations(
+    lx: FloatArray,
+    ly: FloatArray,
+    site_of_loc: IntArray,
+    loc_edges: IntArray,
+    site_doors: list[IntArray],
+    sw: FloatArray,
+    lab: IntArray,
+    owners: Owners,
+    lo: float,
+    hi: float,
+    *,
+    max_bridge: int = 3,
+) -> IntArray:
+    """Join to the rest of its turf a location cut off at the location level (a building with
+    doors at two locations keeps its site's turf connected in the site graph while one of the
+    locations has no walkable edge to the others): the few sites on the shortest walkable path
+    from it to the rest of the turf move in, when every turf touched stays within [lo, hi],
+    connected, and gains no foreign door in its hull. `lab` (per site) is changed in place."""
+    nl = len(site_of_loc)
+    if nl == 0 or len(loc_edges) == 0:
+        return lab
+    ladj: list[list[int]] = [[] for _ in range(nl)]
+    for a, b in loc_edges.tolist():
+        ladj[a].append(b)
+        ladj[b].append(a)
+    k = int(lab.max()) + 1
+    size = np.bincount(lab, weights=sw, minlength=k)
+    loc_w = sw[site_of_loc] / np.bincount(site_of_loc, minlength=len(sw))[site_of_loc]
+
+    def pieces() -> tuple[IntArray, IntArray]:
+        ll = lab[site_of_loc]
+        same = loc_edges[ll[loc_edges[:, 0]] == ll[loc_edges[:, 1]]]
+        _n, comp = components(nl, same)
+        return ll, comp
+
+    def hull(locs: IntArray) -> shapely.Geometry:
+        li = np.append(locs, locs[0])
+        return shapely.convex_hull(shapely.linestrings(np.column_stack([lx[li], ly[li]])))
+
+    for _attempt in range(20):
+        ll, comp = pieces()
+        # Turfs in more than one piece; the heaviest piece is the main one.
+        nc = int(comp.max()) + 1
+        cw = np.bincount(comp, weights=loc_w, minlength=nc)
+        turf_of_comp = np.full(nc, -1, dtype=np.int64)
+        turf_of_comp[comp] = ll
+        main: dict[int, int] = {}
+        for c in np.lexsort((-cw, turf_of_comp)).tolist():
+            main.setdefault(int(turf_of_comp[c]), c)
+        stray = [c for c in range(nc) if main[int(turf_of_comp[c])] != c]
+        if not stray:
+            return lab
+        fixed = False
+        for c in stray:
+            t = int(turf_of_comp[c])
+            start = np.flatnonzero(comp == c)
+            # Shortest walkable path (in hops) from the stray piece to another piece of t.
+            prev = {int(s): -1 for s in start}
+            frontier = [int(s) for s in start]
+            goal = -1
+            for _hop in range(max_bridge + 1):
+                nxt: list[int] = []
+                for v in frontier:
+                    for z in ladj[v]:
+                        if z in prev:
+                            continue
+                        prev[z] = v
+                        if ll[z] == t and comp[z] != c:
+                            goal = z
+                            break
+                        nxt.append(z)
+                    if goal >= 0:
+                        break
+                if goal >= 0:
+                    break
+                frontier = nxt
+            if goal < 0:
+                continue
+            bridge: list[int] = []
+            v = prev[goal]
+            while v >= 0 and comp[v] != c:
+                s = int(site_of_loc[v])
+                if lab[s] != t and s not in bridge:
+                    bridge.append(s)
+                v = prev[v]
+            if not bridge or len(bridge) > max_bridge:
+                continue
+            donors = {int(lab[s]) for s in bridge}
+            gain = float(sw[bridge].sum())
+            if size[t] + gain > hi or any(
+                size[d] - float(sw[[s for s in bridge if lab[s] == d]].sum()) < lo for d in donors
+            ):
+                continue
+            old = lab.copy()
+            touched = [t, *sorted(donors)]
+            npieces = {v2: len(np.unique(comp[ll == v2])) for v2 in touched}
+            before = {v2: owners.foreign(hull(np.flatnonzero(ll == v2)), v2) for v2 in touched}
+            for s in bridge:
+                lab[s] = t
+                owners.owner[site_doors[s]] = t
+            ll2, comp2 = pieces()
+            ok = all((ll2 == d).any() for d in donors)
+            for v2 in touched:
+                if not ok:
+                    break
+                mine = ll2 == v2
+                n2 = len(np.unique(comp2[mine]))
+                ok = (n2 < npieces[v2] if v2 == t else n2 <= npieces[v2]) and owners.foreign(
+                    hull(np.flatnonzero(mine)), v2
+                ) <= before[v2]
+            if not ok:
+                for s in bridge:
+                    owners.owner[site_doors[s]] = int(old[s])
+                lab[:] = old
+                continue
+            for s in bridge:
+                size[int(old[s])] -= sw[s]
+                size[t] += sw[s]
+            fixed = True
+            break
+        if not fixed:
+            return lab
+    return lab

@@ -62,3 +62,43 @@ def test_path_polish_returns_a_shorter_permutation() -> None:
     out = _path_opt(start, d)
     assert sorted(out.tolist()) == list(range(60))
     assert _path_len(out, d) < 0.6 * _path_len(start, d)
+
+
+def test_a_location_cut_off_from_its_turf_is_joined_through_the_sites_between() -> None:
+    from turf.cutting.overlap import Owners, join_stray_locations
+
+    # 6 x 4 locations, one door each; turf 0 = columns 0-2, turf 1 = columns 3-5. One building
+    # has doors at (2, 1) and (4, 1): one site, in turf 0, whose door at (4, 1) has no walkable
+    # edge to turf 0 (its neighbours are all in turf 1).
+    xs, ys = np.meshgrid(np.arange(6) * 10.0, np.arange(4) * 10.0)
+    x, y = xs.ravel(), ys.ravel()
+    col = (x // 10).astype(np.int64)
+    loc = np.arange(24)
+    a, b = 1 * 6 + 2, 1 * 6 + 4  # (2, 1) and (4, 1)
+    site_of_loc = np.where(loc > b, loc - 1, loc)
+    site_of_loc[b] = site_of_loc[a]
+    ns = 23
+    site_doors = [np.flatnonzero(site_of_loc == s) for s in range(ns)]
+    sw = np.bincount(site_of_loc, minlength=ns).astype(float)
+    lab = np.asarray([int(col[site_doors[s][0]] >= 3) for s in range(ns)], dtype=np.int64)
+    owners = Owners(x, y)
+    owners.owner[:] = lab[site_of_loc]
+    edges = delaunay_edges(x, y)
+
+    def pieces_of(labels: np.ndarray) -> list[int]:
+        ll = labels[site_of_loc]
+        _, comp = components(24, edges[ll[edges[:, 0]] == ll[edges[:, 1]]])
+        return [len(np.unique(comp[ll == t])) for t in (0, 1)]
+
+    assert pieces_of(lab) == [2, 1]
+    # No room in turf 0 for one more door: nothing moves.
+    tight = join_stray_locations(
+        x, y, site_of_loc, edges, site_doors, sw, lab.copy(), owners, 0, float(sw[lab == 0].sum())
+    )
+    assert (tight == lab).all()
+    out = join_stray_locations(x, y, site_of_loc, edges, site_doors, sw, lab.copy(), owners, 8, 16)
+    assert pieces_of(out) == [1, 1]
+    moved = np.flatnonzero(out != lab)
+    assert len(moved) == 1 and out[moved[0]] == 0  # one site of column 3 joined turf 0
+    assert col[site_doors[moved[0]]].tolist() == [3]
+    assert (owners.owner == out[site_of_loc]).all()
