@@ -164,6 +164,7 @@ def repair_overlap(
         return shapely.convex_hull(shapely.linestrings(np.column_stack([lx[li], ly[li]])))
 
     loc_x, loc_y = np.asarray(lx), np.asarray(ly)
+    loc_c = loc_x + 1j * loc_y
 
     def hulls_pp(point_sets: list[IntArray]) -> tuple[np.ndarray, FloatArray]:
         """Convex hulls (and their Polsby-Popper) of location index sets, in one batch."""
@@ -525,17 +526,13 @@ def repair_overlap(
             while (count[t] > 0 or pp[t] < pp_low) and moves < max_moves:
                 best: tuple[int, int, float, shapely.Geometry, shapely.Geometry, int, int] | None
                 best = None
+                # Sites with a location on the hull (hull vertices are input coordinates).
                 coords = shapely.get_coordinates(hulls[t])
-                key = {(float(a), float(b)) for a, b in coords}
-                cand = {
-                    int(site_of_loc[li])
-                    for s in members[t]
-                    for li in site_locs[s].tolist()
-                    if (float(lx[li]), float(ly[li])) in key
-                }
+                t_locs = tt_locs(t)
+                on_hull = np.isin(loc_c[t_locs], coords[:, 0] + 1j * coords[:, 1])
+                cand = set(site_of_loc[t_locs[on_hull]].tolist())
                 pairs: list[tuple[int, int, int]] = []  # (u, tt, cost)
                 us: list[int] = []
-                t_locs = tt_locs(t)
                 t_loc_site = site_of_loc[t_locs]
                 for u in sorted(cand - tabu):
                     if size[t] - sw[u] < llo or len(members[t]) < 2:
