@@ -234,6 +234,7 @@ def repair_overlap(
 
     ver = [0] * k  # bumped whenever a turf changes: a failed chunk search is not repeated
     failed: dict[int, tuple[int, ...]] = {}
+    stuck: dict[int, tuple[int, ...]] = {}
 
     def around(t: int) -> tuple[int, ...]:
         near = sorted({int(lab[z]) for s in members[t] for z in adj[s]} | {t})
@@ -533,6 +534,8 @@ def repair_overlap(
     for _round in range(4):
         changed = False
         for t in np.lexsort((pp, -count)).tolist():
+            if (count[t] > 0 or pp[t] < pp_low) and stuck.get(t) == around(t):
+                continue  # nothing changed around it since it last found no move
             while (count[t] > 0 or pp[t] < pp_low) and moves < max_moves:
                 best: tuple[int, int, float, shapely.Geometry, shapely.Geometry, int, int] | None
                 best = None
@@ -636,6 +639,7 @@ def repair_overlap(
                         moves += 1
                         changed = True
                         continue
+                    stuck[t] = around(t)
                     break
                 u, tt, _gain, h_t, h_tt, c_t, c_tt = best
                 spare[0] -= leaves_band(size[t], size[t] - sw[u]) + leaves_band(
