@@ -19,9 +19,10 @@ house number). The rules, as costs on a leg between two locations:
   either end's segment costs `MID_BLOCK_PENALTY_M` when the crossing point is farther than
   `CORNER_M` from the segment's ends and more than `TURF_EDGE_M` inside the span of the turf's
   locations on that segment (where the turf's part of a block stops is that part's corner);
-  the street line is the segment's tangent at the location's snapped point. Both sides of a
-  quiet street are walked together (up one side, across at the corner, down the other) when
-  that is the cheapest way to walk both faces; this is not forced (`rule_breaks` counts it);
+  the street line is the segment's tangent at the location's snapped point;
+- both sides of a quiet street together: a leg between an end of one face of a quiet segment
+  and an end of the face opposite, not mid-block (up one side, across at the corner, down the
+  other), earns `QUIET_PAIR_BONUS_M`; a nudge, not forced (`rule_breaks` counts it);
 - one side, then the other, of a major or divided road: every leg across a major segment (at a
   corner or not) costs `MAJOR_CROSSING_PENALTY_M`, so the walk crosses it as few times as it can;
 - starting from a corner: starting a walk elsewhere than at a face end costs `START_PENALTY_M`.
@@ -64,6 +65,7 @@ FACE_END_PENALTY_M = 20.0
 FACE_SKIP_PENALTY_M = 40.0
 FACE_STEP_BONUS_M = 40.0
 START_PENALTY_M = 40.0
+QUIET_PAIR_BONUS_M = 10.0
 CORNER_M = 20.0
 TURF_EDGE_M = 10.0
 SNAP_RADIUS_M = 200.0
@@ -364,7 +366,20 @@ def _cost(locs: _Locs, lo: int, hi: int) -> tuple[FloatArray, FloatArray]:
         off_end[:, None] + off_end[None, :],
     )
     mid, major = _street_crossings(locs, lo, hi)
-    c += MID_BLOCK_PENALTY_M * (mid | mid.T) + MAJOR_CROSSING_PENALTY_M * (major | major.T)
+    mid |= mid.T
+    c += MID_BLOCK_PENALTY_M * mid + MAJOR_CROSSING_PENALTY_M * (major | major.T)
+    if QUIET_PAIR_BONUS_M:
+        sn = locs.snap
+        seg, side = sn.seg[lo:hi], sn.side[lo:hi]
+        quiet_end = end & ~locs.major[lo:hi]
+        u_turn = (
+            (seg[:, None] == seg[None, :])
+            & (side[:, None] != side[None, :])
+            & quiet_end[:, None]
+            & quiet_end[None, :]
+            & ~mid
+        )
+        c -= QUIET_PAIR_BONUS_M * u_turn
     start[~end] = START_PENALTY_M
     return c, start
 
