@@ -86,12 +86,17 @@ class StreetIndex:
         self.streets = streets
         self.geoms = np.asarray(streets.lines, dtype=object)
         self.tree = shapely.STRtree(self.geoms)
+        # Names are normalised here too, in case `streets` was not built by `Streets.from_...`.
+        uniq, inv = np.unique(
+            np.asarray(streets.names, dtype=object).astype(str), return_inverse=True
+        )
         self.name_code: dict[str, int] = {}
-        for name in streets.names:
-            self.name_code.setdefault(name, len(self.name_code))
-        self.seg_name = np.asarray(
-            [self.name_code[nm] for nm in streets.names], dtype=np.int64
-        ).reshape(-1)
+        for name in uniq.tolist():
+            self.name_code.setdefault(normalise_street(name), len(self.name_code))
+        codes = np.asarray(
+            [self.name_code[normalise_street(n)] for n in uniq.tolist()], dtype=np.int64
+        )
+        self.seg_name = codes[inv.reshape(-1)] if len(uniq) else np.zeros(0, dtype=np.int64)
         self.length = np.asarray(shapely.length(self.geoms), dtype=np.float64).reshape(-1)
         self.major = np.asarray(streets.major, dtype=bool).reshape(-1)
 

@@ -53,7 +53,7 @@ def street_block(*, major: bool) -> tuple[DoorSet, Streets]:
     )
     streets = make_streets(
         [
-            ("elm st", [(0.0, 0.0), (300.0, 0.0)], major),
+            ("Elm Street", [(0.0, 0.0), (300.0, 0.0)], major),  # normalised to "elm st"
             ("oak st", [(0.0, -150.0), (0.0, 150.0)], False),
             ("pine st", [(300.0, -150.0), (300.0, 150.0)], False),
         ]
