@@ -1,7 +1,8 @@
 """Walk order: the sequence in which a canvasser knocks on a turf's doors.
 
 The walk is optimised over a turf's distinct door locations (doors at one location are always
-consecutive, in street and house-number order) with 2-opt and Or-opt on the open path, against a
+consecutive, in street and house-number order, reversed where the walk goes down its block face)
+with 2-opt and Or-opt on the open path, against a
 cost matrix: the straight-line distance plus penalties that encode the street rules (issue 4),
 so the optimiser only breaks a rule when keeping it costs more than the penalty.
 
@@ -166,6 +167,7 @@ class _Locs:
     major: np.ndarray
     block_lo: FloatArray  # the lowest / highest position of the turf's locations on the segment
     block_hi: FloatArray
+    number: IntArray  # rank of the house number of the location's first door
 
 
 def order_walk(
@@ -236,17 +238,35 @@ def order_walks(
         lo = int(locs.turf_start[t])
         loc_ids = seqs[t] + lo
         starts, ends = locs.door_start[loc_ids], locs.door_start[loc_ids + 1]
-        out.append(_ranges(locs.doors, starts, ends))
+        out.append(_ranges(locs.doors, starts, ends, _walked_down(locs, loc_ids)))
     return out
 
 
-def _ranges(values: IntArray, starts: IntArray, ends: IntArray) -> IntArray:
-    """values[starts[0]:ends[0]] + values[starts[1]:ends[1]] + ... as one array."""
+def _walked_down(locs: _Locs, loc_ids: IntArray) -> np.ndarray:
+    """Per location of a walk: is its block face walked down the house numbers there (the face's
+    run in the walk ends at a lower number than it starts)? Its doors, a two-family house say,
+    are then knocked in descending order too."""
+    if locs.snap is None or len(loc_ids) < 2:
+        return np.zeros(len(loc_ids), dtype=bool)
+    face, number = locs.face[loc_ids], locs.number[loc_ids]
+    run = np.cumsum(np.r_[True, face[1:] != face[:-1]]) - 1
+    run_start = np.flatnonzero(np.r_[True, face[1:] != face[:-1]])
+    run_end = np.append(run_start[1:], len(loc_ids)) - 1
+    down: np.ndarray = (number[run_end] < number[run_start])[run]
+    return down
+
+
+def _ranges(values: IntArray, starts: IntArray, ends: IntArray, backwards: np.ndarray) -> IntArray:
+    """values[starts[0]:ends[0]] + values[starts[1]:ends[1]] + ... as one array, each range
+    reversed where `backwards`."""
     lens = ends - starts
     if len(lens) == 0:
         return np.zeros(0, dtype=np.int64)
-    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-    out: IntArray = values[np.arange(int(lens.sum())) + offs]
+    first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    k = np.arange(int(lens.sum())) - np.repeat(first, lens)  # offset within its range
+    rev = np.repeat(backwards, lens)
+    src = np.repeat(starts, lens) + np.where(rev, np.repeat(lens, lens) - 1 - k, k)
+    out: IntArray = values[src]
     return out
 
 
@@ -312,6 +332,7 @@ def _locations(
             np.zeros(m, dtype=bool),
             np.zeros(m),
             np.zeros(m),
+            lhn,
         )
     name_of = np.asarray(
         [index.name_code.get(normalise_street(str(s)), -1) for s in s_uniq], dtype=np.int64
@@ -351,6 +372,7 @@ def _locations(
         index.major[snap.seg],
         block_lo[block],
         block_hi[block],
+        lhn,
     )
 
 

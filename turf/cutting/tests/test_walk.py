@@ -217,3 +217,19 @@ def test_the_batched_walks_equal_the_walks_turf_by_turf() -> None:
     for t, walk in zip(turfs, batched, strict=True):
         assert walk.tolist() == order_walk(doors, t, streets=streets, barriers=wall)
         assert sorted(walk.tolist()) == sorted(t.tolist())
+
+
+def test_doors_at_one_location_follow_the_direction_of_the_walk() -> None:
+    # Two-family houses (two doors at one location) along one face: knocked 16 14 12 10 ... when
+    # the face is walked down its numbers, 2 4 6 8 ... when walked up. Mirroring the block makes
+    # the walk start from the other end, so both directions are exercised.
+    descending = 0
+    for mirror in (1.0, -1.0):
+        xs = [mirror * (20.0 + 30 * (i // 2)) for i in range(8)]
+        doors = make_doors(xs, [6.0] * 8, ["Elm St"] * 8, [str(2 * i + 2) for i in range(8)])
+        streets = make_streets([("elm st", [(-300.0, 0.0), (300.0, 0.0)], False)])
+        order = order_walk(doors, list(range(8)), streets=streets)
+        nums = [int(doors.number[i]) for i in order]
+        assert nums in (sorted(nums), sorted(nums, reverse=True))
+        descending += nums[0] > nums[-1]
+    assert descending == 1
