@@ -37,7 +37,7 @@ without rules, and with all rules ~4% longer.
 
 The seed is the turf's faces chained end to end by nearest neighbour from a face end far from
 the turf's centre; a 2-opt + Or-opt polish follows (best improvement, numpy over the whole cost
-matrix each round). `SEEDS` seeds, from different corners, are polished; the cheapest is kept.
+matrix each round). `SEEDS` seeds, started at face ends far apart, are polished; the cheapest is kept.
 
 Barriers: a leg crossing a barrier costs `BARRIER_PENALTY_M`. The all-pairs crossing test is
 paid only by turfs whose first (barrier-blind) walk has a crossing leg: those are optimised again
@@ -450,7 +450,7 @@ def _street_crossings(locs: _Locs, lo: int, hi: int) -> tuple[np.ndarray, np.nda
 def _best_walk(
     locs: _Locs, lo: int, hi: int, c: FloatArray, s: FloatArray
 ) -> tuple[IntArray, float]:
-    """The cheapest polished walk from `SEEDS` face chains started at different corners."""
+    """The cheapest polished walk from `SEEDS` face chains started far apart."""
     best: IntArray = np.zeros(0, dtype=np.int64)
     best_cost = np.inf
     for k in range(SEEDS if hi - lo > 3 else 1):
@@ -464,7 +464,7 @@ def _best_walk(
 def _seed(
     locs: _Locs, lo: int, hi: int, c: FloatArray, start: FloatArray, which: int = 0
 ) -> IntArray:
-    """Faces chained end to end by nearest neighbour (on `c`), from the best corner start."""
+    """Faces chained end to end by nearest neighbour (on `c`), from a face end (see below)."""
     m = hi - lo
     if m <= 2:
         return np.arange(m, dtype=np.int64)
@@ -479,11 +479,15 @@ def _seed(
     ends[0::2] = order[fs]
     ends[1::2] = order[fe - 1]
     d = c[np.ix_(ends, ends)]
-    # Start at the face end farthest from the turf's centre with the lowest start cost.
+    # Seed 0 starts at the face end farthest from the turf's centre with the lowest start cost;
+    # seed k at the one farthest (on `c`) from the starts of seeds 0..k-1.
     x, y = locs.x[lo:hi], locs.y[lo:hi]
     r = np.hypot(x[ends] - x.mean(), y[ends] - y.mean())
-    cand = np.argsort(-(r - 10.0 * start[ends]), kind="stable")
-    cur = int(cand[min(which, len(cand) - 1)])
+    cur = int(np.argmax(r - 10.0 * start[ends]))
+    far = d[cur].copy()
+    for _ in range(which):
+        cur = int(np.argmax(far - 10.0 * start[ends]))
+        far = np.minimum(far, d[cur])
     visited = np.zeros(nf, dtype=bool)
     chain: list[int] = []  # endpoints in walk order: entry, exit of each face
     for _ in range(nf):
