@@ -488,17 +488,12 @@ def _seed(
     for _ in range(which):
         cur = int(np.argmax(far - 10.0 * start[ends]))
         far = np.minimum(far, d[cur])
-    visited = np.zeros(nf, dtype=bool)
     chain: list[int] = []  # endpoints in walk order: entry, exit of each face
-    for _ in range(nf):
-        f = cur // 2
-        visited[f] = True
+    for _ in range(nf - 1):
         chain += [cur, cur ^ 1]
-        if visited.all():
-            break
-        row = d[cur ^ 1].copy()
-        row[np.repeat(visited, 2)] = np.inf
-        cur = int(np.argmin(row))  # entering at a face's first location walks it forward
+        d[:, cur & ~1] = d[:, cur | 1] = np.inf  # the face is visited
+        cur = int(d[cur ^ 1].argmin())  # entering at a face's first location walks it forward
+    chain += [cur, cur ^ 1]
     out: list[IntArray] = []
     for e in chain[0::2]:
         part = order[fs[e // 2] : fe[e // 2]]
@@ -570,19 +565,19 @@ def _path_opt(
         # 2-opt: reverse q[i..j], 1 <= i < j <= m.
         g2 = e[:-1][:, None] + e[1:][None, :] - dq[0:m, 1 : m + 1] - dq[1 : m + 1, 2 : m + 2]
         g2 += tri
-        b2 = int(np.argmax(g2))
+        b2 = int(g2.argmax())
         best = float(g2.flat[b2])
         move = (0, b2 // m + 1, b2 % m + 1, 0, False)
         for seg_len, mask in zip(OR_OPT_LENGTHS, masks, strict=False):
             n_i = m - seg_len + 1
-            i = np.arange(1, n_i + 1)
-            rem = (e[i - 1] + e[i + seg_len - 1] - dq[i - 1, i + seg_len])[:, None] + mask
-            base = e[None, :]
-            ins_f = dq[1 : n_i + 1, 0 : m + 1] + dq[seg_len : m + 1, 1 : m + 2] - base
-            ins_r = dq[seg_len : m + 1, 0 : m + 1] + dq[1 : n_i + 1, 1 : m + 2] - base
-            for ins, flip in ((ins_f, False), (ins_r, True)):
-                g = rem - ins
-                k = int(np.argmax(g))
+            i = r_idx[1 : n_i + 1]
+            # gain = removal gain - insertion cost (+ -inf where not a move)
+            rem = mask + (e[i - 1] + e[i + seg_len - 1] - dq[i - 1, i + seg_len])[:, None]
+            rem += e
+            for a, b, flip in ((1, seg_len, False), (seg_len, 1, True)):
+                g = rem - dq[a : a + n_i, 0 : m + 1]
+                g -= dq[b : b + n_i, 1 : m + 2]
+                k = int(g.argmax())
                 if float(g.flat[k]) > best:
                     best = float(g.flat[k])
                     move = (1, k // (m + 1) + 1, k % (m + 1), seg_len, flip)
