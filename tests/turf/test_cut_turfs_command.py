@@ -136,8 +136,8 @@ def test_it_cuts_cambridge_within_the_targets(tmp_path: Path) -> None:
     assert m["compactness"] >= 0.80
     # Targets not met yet (see bench/README.md): guarded against regressions only.
     assert m["overlap"] < 0.03  # target 0
-    # The walk keeps the street rules (walk.py): 233.3 km; 223.2 km with street_rules=False.
-    assert m["walk_km"] < 234.3  # target <= 222
+    # The walk keeps the street rules (walk.py): 232.5 km; 223.2 km with street_rules=False.
+    assert m["walk_km"] < 233.5  # target <= 222
     assert m["barrier_legs"] <= 1  # target 0; 223 Concord Tpke is a one-door island
     assert m["contiguous_turfs"] >= m["turfs"] - 2  # target all
     # Speed is measured by bench/turf_cut.py, not asserted here: a timed test is flaky on a

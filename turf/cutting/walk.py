@@ -222,6 +222,7 @@ def order_walks(
             cross = segments_crossing(x[ii], y[ii], x[jj], y[jj], barriers)
             c[ii[cross], jj[cross]] += BARRIER_PENALTY_M
             c[jj[cross], ii[cross]] += BARRIER_PENALTY_M
+            group = locs.face[lo:hi] if locs.snap is not None else None
             bad_leg = np.zeros((hi - lo, hi - lo), dtype=bool)
             bad_leg[ii[cross], jj[cross]] = bad_leg[jj[cross], ii[cross]] = True
             # A nearest-neighbour seed often finishes one side of the barrier first and then
@@ -235,7 +236,7 @@ def order_walks(
             seeds += [_seed(locs, lo, hi, c, s, which) for which in range(BARRIER_SEEDS)]
             best, key = seqs[t], (int(bad[t]), np.inf)
             for seed in seeds:
-                seq = _path_opt(seed, c, start_cost=s)
+                seq = _path_opt(seed, c, start_cost=s, group=group)
                 cand = (int(bad_leg[seq[:-1], seq[1:]].sum()), _path_len(seq, c) + s[seq[0]])
                 if cand < key:
                     best, key = seq, cand
@@ -453,8 +454,9 @@ def _best_walk(
     """The cheapest polished walk from `SEEDS` face chains started far apart."""
     best: IntArray = np.zeros(0, dtype=np.int64)
     best_cost = np.inf
+    group = locs.face[lo:hi] if locs.snap is not None else None
     for k in range(SEEDS if hi - lo > 3 else 1):
-        seq = _path_opt(_seed(locs, lo, hi, c, s, k), c, start_cost=s)
+        seq = _path_opt(_seed(locs, lo, hi, c, s, k), c, start_cost=s, group=group)
         cost = _path_len(seq, c) + (float(s[seq[0]]) if len(seq) else 0.0)
         if cost < best_cost - 1e-6:
             best, best_cost = seq, cost
@@ -541,9 +543,16 @@ def _or_mask(m: int, seg_len: int) -> FloatArray:
 
 
 def _path_opt(
-    seq: IntArray, d: FloatArray, rounds: int = 400, *, start_cost: FloatArray | None = None
+    seq: IntArray,
+    d: FloatArray,
+    rounds: int = 400,
+    *,
+    start_cost: FloatArray | None = None,
+    group: IntArray | None = None,
 ) -> IntArray:
-    """Best-improvement 2-opt and Or-opt (segments of 1-3, either way round) on an open path.
+    """Best-improvement 2-opt and Or-opt (segments of 1-3, either way round) on an open path;
+    with `group` (the face of each location), Or-opt also moves longer segments made of one
+    or two whole runs of one face each (a face walked in one go moves as a unit).
 
     The path runs between two dummy ends: the first costs `start_cost[i]` to reach location i
     (0 without), the last 0, so the free ends need no special case; `d` must be symmetric."""
@@ -559,6 +568,8 @@ def _path_opt(
     r_idx = np.arange(m + 2)
     tri = np.where(np.triu(np.ones((m, m), dtype=bool), 1), 0.0, -np.inf)
     masks = [_or_mask(m, s) for s in OR_OPT_LENGTHS if m - s + 1 >= 1]
+    gpad = None if group is None else np.concatenate([[-1], group, [-2]])
+    cols = np.arange(m + 1)
     for _ in range(rounds):
         dq = pad[np.ix_(q, q)]
         e = dq[r_idx[:-1], r_idx[1:]]  # e[j] = D[j, j+1], j = 0..m
@@ -581,6 +592,28 @@ def _path_opt(
                 if float(g.flat[k]) > best:
                     best = float(g.flat[k])
                     move = (1, k // (m + 1) + 1, k % (m + 1), seg_len, flip)
+        if gpad is not None:
+            # Or-opt of longer segments: whole runs of one face, and of two faces in a row.
+            gq = gpad[q]
+            brk = np.flatnonzero(gq[1:] != gq[:-1]) + 1
+            run_i, run_n = brk[:-1], np.diff(brk)
+            ri = np.concatenate([run_i, run_i[:-1]])
+            rn = np.concatenate([run_n, run_n[:-1] + run_n[1:]])
+            long_run = rn > OR_OPT_LENGTHS[-1]
+            if long_run.any():
+                ri, rn = ri[long_run], rn[long_run]
+                rj = ri + rn - 1
+                off = cols[None, :] - ri[:, None]
+                rem = (e[ri - 1] + e[rj] - dq[ri - 1, rj + 1])[:, None] + e[None, :]
+                rem[(off >= -1) & (off < rn[:, None])] = -np.inf
+                for a_i, b_i, flip in ((ri, rj, False), (rj, ri, True)):
+                    g = rem - dq[a_i, 0 : m + 1]
+                    g -= dq[b_i, 1 : m + 2]
+                    k = int(g.argmax())
+                    if float(g.flat[k]) > best:
+                        best = float(g.flat[k])
+                        row = k // (m + 1)
+                        move = (1, int(ri[row]), k % (m + 1), int(rn[row]), flip)
         if best <= 1e-6:
             break
         kind, i0, j0, seg_len, flip = move

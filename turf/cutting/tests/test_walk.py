@@ -9,7 +9,7 @@ import shapely
 
 from turf.cutting.geometry import segments_crossing
 from turf.cutting.types import Barriers, DoorSet, Streets
-from turf.cutting.walk import order_walk, order_walks, rule_breaks
+from turf.cutting.walk import _path_len, _path_opt, order_walk, order_walks, rule_breaks
 
 
 def make_doors(xs: list[float], ys: list[float], streets: list[str], numbers: list[str]) -> DoorSet:
@@ -233,3 +233,26 @@ def test_doors_at_one_location_follow_the_direction_of_the_walk() -> None:
         assert nums in (sorted(nums), sorted(nums, reverse=True))
         descending += nums[0] > nums[-1]
     assert descending == 1
+
+
+def test_moving_whole_face_runs_keeps_a_permutation_and_never_lengthens_the_walk() -> None:
+    # The polish's Or-opt of whole face runs (longer than 3 locations) on random streets of six
+    # doors each: every location once, never longer than the seed, and the moves do happen.
+    changed = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        pts, faces = [], []
+        for f in range(8):
+            x0, y0 = rng.uniform(0, 500, 2)
+            ang = rng.uniform(0, np.pi)
+            pts += [(x0 + 12 * k * np.cos(ang), y0 + 12 * k * np.sin(ang)) for k in range(6)]
+            faces += [f] * 6
+        p = np.asarray(pts)
+        d = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
+        group = np.asarray(faces, dtype=np.int64)
+        seed_walk = np.arange(len(p), dtype=np.int64)
+        runs = _path_opt(seed_walk, d, group=group)
+        assert sorted(runs.tolist()) == list(range(len(p)))
+        assert _path_len(runs, d) <= _path_len(seed_walk, d)
+        changed += not np.array_equal(runs, _path_opt(seed_walk, d))
+    assert changed >= 2
