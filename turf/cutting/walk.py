@@ -37,7 +37,8 @@ without rules, and with all rules ~4% longer.
 
 The seed is the turf's faces chained end to end by nearest neighbour from a face end far from
 the turf's centre; a 2-opt + Or-opt polish follows (best improvement, numpy over the whole cost
-matrix each round). `SEEDS` seeds, started at face ends far apart, are polished; the cheapest is kept.
+matrix each round; Or-opt moves segments of 1-3 locations and whole runs of one or two faces).
+`SEEDS` seeds, started at face ends far apart, are polished; the cheapest is kept.
 
 Barriers: a leg crossing a barrier costs `BARRIER_PENALTY_M`. The all-pairs crossing test is
 paid only by turfs whose first (barrier-blind) walk has a crossing leg: those are optimised again
