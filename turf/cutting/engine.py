@@ -15,7 +15,7 @@ from turf.cutting.partition import bisect
 from turf.cutting.polygons import turf_polygons
 from turf.cutting.refine import Graph, lloyd, reconnect, refine
 from turf.cutting.types import Barriers, CutError, CutResult, DoorSet, IntArray, Streets, TurfCut
-from turf.cutting.walk import StreetIndex, house_number_key, order_walk
+from turf.cutting.walk import StreetIndex, house_number_key, order_walks
 
 Progress = Callable[[str], None]
 
@@ -85,7 +85,7 @@ def cut(
         turf_group.extend([name] * len(pieces))
         say(f"group {name or '(all)'}: {len(members)} doors -> {len(pieces)} turfs")
 
-    walks = [order_walk(doors, t, streets=index, barriers=barriers) for t in turf_idx]
+    walks = [w.tolist() for w in order_walks(doors, turf_idx, streets=index, barriers=barriers)]
     say(f"walk orders done ({time.perf_counter() - t0:.2f} s)")
     polys = turf_polygons(doors, walks)
     overall, per_turf = compute_metrics(doors, walks, target=tgt, barriers=barriers)

@@ -1,37 +1,86 @@
 """Walk order: the sequence in which a canvasser knocks on a turf's doors.
 
-Street-aware seed when centerlines are given: each door is snapped to a segment of its own
-street (same normalised name, else the nearest segment) and to a side of it; a block face is the
-doors of one side of one segment, ordered along the segment (then by house number). Faces are
-chained from a corner (the face end farthest from the turf's centre) by nearest neighbour;
-going straight from one face of a major or divided road to the face opposite is penalised, so
-such roads are walked one side, then the other, and legs crossing a barrier are penalised
-heavily. Without streets every distinct location is a unit.
+The walk is optimised over a turf's distinct door locations (doors at one location are always
+consecutive, in street and house-number order, reversed where the walk goes down its block face)
+with 2-opt and Or-opt on the open path, against a
+cost matrix: the straight-line distance plus penalties that encode the street rules (issue 4),
+so the optimiser only breaks a rule when keeping it costs more than the penalty.
 
-The walk is then polished door location by location (`_polish`): 2-opt and Or-opt on the open
-path, from the block-face order and from a nearest-neighbour order started at a corner, the
-shortest kept, and only if it crosses no more barriers than the block-face order. A polished
-walk may cross a quiet street mid-block when that is shorter (the DESIGN.md walk length is the
-straight-line length of the knock order). Doors at one location are always consecutive, in
-house-number order.
+With street centerlines, each location is snapped to a segment of its own street (same
+normalised name within `SNAP_RADIUS_M`, else the nearest segment) and to a side of it; a block
+face is the locations of one side of one segment in one turf, ranked along the segment (then by
+house number). The rules, as costs on a leg between two locations:
+
+- along one block face in house-number order: a leg between two consecutive locations of one
+  face earns `FACE_STEP_BONUS_M` (a face of n locations earns all n-1 only when walked whole,
+  in order, in one go); a leg between two locations of one face that skips a location of it
+  costs `FACE_SKIP_PENALTY_M`; a leg between two faces that leaves or enters a face elsewhere
+  than at one of its two ends costs `FACE_END_PENALTY_M` per such end;
+- no zig-zag across a street mid-block, cross at corners: a leg crossing the street line of
+  either end's segment costs `MID_BLOCK_PENALTY_M` when the crossing point is farther than
+  `CORNER_M` from the segment's ends and more than `TURF_EDGE_M` inside the span of the turf's
+  locations on that segment (where the turf's part of a block stops is that part's corner);
+  the street line is the segment's tangent at the location's snapped point;
+- both sides of a quiet street together: a leg between an end of one face of a quiet segment
+  and an end of the face opposite, not mid-block (up one side, across at the corner, down the
+  other), earns `QUIET_PAIR_BONUS_M`; a nudge, not forced (`rule_breaks` counts it);
+- one side, then the other, of a major or divided road: every leg across a major segment (at a
+  corner or not) costs `MAJOR_CROSSING_PENALTY_M`, so the walk crosses it as few times as it can;
+- starting from a corner: starting a walk elsewhere than at a face end costs `START_PENALTY_M`.
+
+The penalties are calibrated on Cambridge (km against `rule_breaks` counts): they are small
+next to the distances they trade against, except the mid-block one, so the walk stays close to
+the shortest one and only the mid-block rule is close to hard. Every rule costs straight-line
+metres there (walking a face whole, in order, crossing at its ends is longer than hopping
+between back-to-back lots): with the mid-block rule alone the walks are ~1% longer than
+without rules, and with all rules ~4% longer.
+
+The seed is the turf's faces chained end to end by nearest neighbour from a face end far from
+the turf's centre; a 2-opt + Or-opt polish follows (best improvement, numpy over the whole cost
+matrix each round; Or-opt moves segments of 1-3 locations and whole runs of one or two faces).
+`SEEDS` seeds, started at face ends far apart, are polished; the cheapest is kept.
+
+Barriers: a leg crossing a barrier costs `BARRIER_PENALTY_M`. The all-pairs crossing test is
+paid only by turfs whose first (barrier-blind) walk has a crossing leg: those are optimised again
+with the penalty from several seeds (cheapest insertion in breadth-first order over the legs that
+cross nothing, and `BARRIER_SEEDS` face chains), keeping the walk with the fewest crossing legs,
+then the cheapest. A turf whose doors cannot all be reached without crossing keeps one crossing.
+Without streets (or with `street_rules=False`) every location is its own face and only
+distances and barriers count.
+
+`order_walks` orders many turfs at once (one street snap, one barrier check for all); it gives
+exactly what `order_walk` gives turf by turf.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order
 
-from turf.cutting.geometry import prepared_barriers, segments_crossing, unique_locations
+from turf.cutting.geometry import segments_crossing
 from turf.cutting.types import Barriers, DoorSet, FloatArray, IntArray, Streets, normalise_street
 
 _NUM = re.compile(r"\d+")
 BARRIER_PENALTY_M = 5_000.0
+MID_BLOCK_PENALTY_M = 300.0
+MAJOR_CROSSING_PENALTY_M = 30.0
+FACE_END_PENALTY_M = 10.0
+FACE_SKIP_PENALTY_M = 20.0
+FACE_STEP_BONUS_M = 20.0
+START_PENALTY_M = 20.0
+QUIET_PAIR_BONUS_M = 5.0
+CORNER_M = 20.0
+TURF_EDGE_M = 10.0
+SNAP_RADIUS_M = 200.0
 OR_OPT_LENGTHS = (1, 2, 3)
-NN_STARTS = 2
-MAJOR_CROSSING_PENALTY_M = 150.0
+SEEDS = 2
+BARRIER_SEEDS = 3
 
 
 def house_number_key(number: str) -> tuple[int, str]:
@@ -40,50 +89,93 @@ def house_number_key(number: str) -> tuple[int, str]:
 
 
 class StreetIndex:
-    """Centerline segments with an STRtree and per-name lookup, built once per cut."""
+    """Centerline segments with an STRtree and name codes, built once per cut."""
 
     def __init__(self, streets: Streets) -> None:
         self.streets = streets
         self.geoms = np.asarray(streets.lines, dtype=object)
         self.tree = shapely.STRtree(self.geoms)
-        self.by_name: dict[str, IntArray] = {}
-        names = np.asarray(streets.names, dtype=object)
-        for name in set(streets.names):
-            self.by_name[name] = np.flatnonzero(names == name).astype(np.int64)
-        self.length = shapely.length(self.geoms)
+        # Names are normalised here too, in case `streets` was not built by `Streets.from_...`.
+        uniq, inv = np.unique(
+            np.asarray(streets.names, dtype=object).astype(str), return_inverse=True
+        )
+        self.name_code: dict[str, int] = {}
+        for name in uniq.tolist():
+            self.name_code.setdefault(normalise_street(name), len(self.name_code))
+        codes = np.asarray(
+            [self.name_code[normalise_street(n)] for n in uniq.tolist()], dtype=np.int64
+        )
+        self.seg_name = codes[inv.reshape(-1)] if len(uniq) else np.zeros(0, dtype=np.int64)
+        self.length = np.asarray(shapely.length(self.geoms), dtype=np.float64).reshape(-1)
+        self.major = np.asarray(streets.major, dtype=bool).reshape(-1)
 
-    def snap(self, doors: DoorSet, idx: IntArray) -> tuple[IntArray, FloatArray, IntArray]:
-        """Per door: segment index, position along it (metres), side (+1 left, -1 right)."""
-        pts = shapely.points(doors.x[idx], doors.y[idx])
-        seg = np.full(len(idx), -1, dtype=np.int64)
-        # Own street first: the nearest segment of the same normalised name within 200 m.
-        names = [normalise_street(doors.street[i]) for i in idx]
-        by_name_rows: dict[str, list[int]] = {}
-        for r, nm in enumerate(names):
-            by_name_rows.setdefault(nm, []).append(r)
-        for nm, rows in by_name_rows.items():
-            cand = self.by_name.get(nm)
-            if cand is None or len(cand) == 0:
-                continue
-            r_arr = np.asarray(rows, dtype=np.int64)
-            d = shapely.distance(pts[r_arr][:, None], self.geoms[cand][None, :])
-            best = np.argmin(d, axis=1)
-            good = d[np.arange(len(r_arr)), best] <= 200.0
-            seg[r_arr[good]] = cand[best[good]]
-        rest = np.flatnonzero(seg < 0)
-        if len(rest):
-            near = self.tree.query_nearest(pts[rest], all_matches=False)
-            seg[rest[near[0]]] = near[1]
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    def snap(self, x: FloatArray, y: FloatArray, name: IntArray) -> _Snap:
+        """Snap points to a segment of their own street (name code, -1 unknown)."""
+        n = len(x)
+        pts = shapely.points(x, y)
+        near = self.tree.query_nearest(pts, all_matches=False)
+        seg = np.zeros(n, dtype=np.int64)
+        seg[near[0]] = near[1]
+        wrong = np.flatnonzero((name >= 0) & (self.seg_name[seg] != name))
+        if len(wrong):
+            pi, si = self.tree.query(pts[wrong], predicate="dwithin", distance=SNAP_RADIUS_M)
+            ok = self.seg_name[si] == name[wrong[pi]]
+            pi, si = pi[ok], si[ok]
+            if len(pi):
+                dist = shapely.distance(pts[wrong[pi]], self.geoms[si])
+                order = np.lexsort((dist, pi))
+                first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
+                seg[wrong[pi[first]]] = si[first]
         lines = self.geoms[seg]
-        pos = shapely.line_locate_point(lines, pts)
-        eps = 0.5
-        a = shapely.line_interpolate_point(lines, np.maximum(pos - eps, 0.0))
-        b = shapely.line_interpolate_point(lines, np.minimum(pos + eps, self.length[seg]))
-        ax, ay = shapely.get_x(a), shapely.get_y(a)
-        bx, by = shapely.get_x(b), shapely.get_y(b)
-        cross = (bx - ax) * (doors.y[idx] - ay) - (by - ay) * (doors.x[idx] - ax)
-        side = np.where(cross >= 0, 1, -1).astype(np.int64)
-        return seg, pos.astype(np.float64), side
+        length = self.length[seg]
+        pos = np.asarray(shapely.line_locate_point(lines, pts), dtype=np.float64)
+        eps = np.minimum(0.5, length / 2)
+        a = shapely.get_coordinates(shapely.line_interpolate_point(lines, np.maximum(pos - eps, 0)))
+        b = shapely.get_coordinates(
+            shapely.line_interpolate_point(lines, np.minimum(pos + eps, length))
+        )
+        p = shapely.get_coordinates(shapely.line_interpolate_point(lines, pos))
+        t = b - a
+        norm = np.hypot(t[:, 0], t[:, 1])
+        norm[norm == 0] = 1.0
+        tx, ty = t[:, 0] / norm, t[:, 1] / norm
+        h = tx * (y - p[:, 1]) - ty * (x - p[:, 0])
+        return _Snap(seg, pos, np.where(h >= 0, 1, -1), h, p[:, 0], p[:, 1], tx, ty)
+
+
+@dataclass
+class _Snap:
+    seg: IntArray
+    pos: FloatArray
+    side: IntArray
+    h: FloatArray  # signed distance from the segment (positive on the left)
+    px: FloatArray  # the snapped point
+    py: FloatArray
+    tx: FloatArray  # unit tangent of the segment there
+    ty: FloatArray
+
+
+@dataclass
+class _Locs:
+    """Distinct locations of all turfs, turf by turf, with their doors and street features."""
+
+    turf_start: IntArray  # locations of turf t: turf_start[t]:turf_start[t+1]
+    door_start: IntArray  # doors of location l: doors[door_start[l]:door_start[l+1]]
+    doors: IntArray
+    x: FloatArray
+    y: FloatArray
+    face: IntArray  # global face id (one location per face without streets)
+    rank: IntArray  # rank along its face
+    end: np.ndarray  # bool: first or last location of its face
+    snap: _Snap | None
+    seg_len: FloatArray
+    major: np.ndarray
+    block_lo: FloatArray  # the lowest / highest position of the turf's locations on the segment
+    block_hi: FloatArray
+    number: IntArray  # rank of the house number of the location's first door
 
 
 def order_walk(
@@ -92,83 +184,340 @@ def order_walk(
     *,
     streets: Streets | StreetIndex | None = None,
     barriers: Barriers | None = None,
+    street_rules: bool = True,
 ) -> list[int]:
     """The door indices of one turf in walk order (see module docstring)."""
-    idx = np.asarray(indices, dtype=np.int64)
-    if len(idx) <= 1:
-        return [int(i) for i in idx]
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    walk = order_walks(doors, [idx], streets=streets, barriers=barriers, street_rules=street_rules)
+    return [int(i) for i in walk[0]]
+
+
+def order_walks(
+    doors: DoorSet,
+    turfs: Sequence[Sequence[int] | IntArray],
+    *,
+    streets: Streets | StreetIndex | None = None,
+    barriers: Barriers | None = None,
+    street_rules: bool = True,
+) -> list[IntArray]:
+    """The walk order (door indices) of each turf; the same as `order_walk` turf by turf.
+
+    `street_rules=False` ignores the streets: the shortest walk found, barriers still avoided."""
     index = StreetIndex(streets) if isinstance(streets, Streets) else streets
-    units = _units(doors, idx, index)
-    seq = _chain(units, barriers)
-    out: list[int] = []
-    for u, flipped in seq:
-        doors_u = units.doors[u]
-        out.extend(int(i) for i in (doors_u[::-1] if flipped else doors_u))
-    return _polish(doors, out, barriers)
-
-
-def _polish(doors: DoorSet, order: list[int], barriers: Barriers | None) -> list[int]:
-    """Shorten the walk at the level of door locations (2-opt and Or-opt on the open path,
-    starting from the block-face order); kept only when it crosses no more barriers."""
-    o = np.asarray(order, dtype=np.int64)
-    xs, ys = doors.x[o], doors.y[o]
-    new_loc = np.ones(len(o), dtype=bool)
-    new_loc[1:] = (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])
-    starts = np.flatnonzero(new_loc)
-    m = len(starts)
-    if m < 4:
-        return order
-    px, py = xs[starts], ys[starts]
-    d = np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :])
-    if barriers and _near_barrier(px, py, barriers):
-        # Only turfs whose hull meets a barrier pay for the all-pairs crossing test.
-        ii, jj = np.triu_indices(m, 1)
-        bad = segments_crossing(px[ii], py[ii], px[jj], py[jj], barriers)
-        d[ii[bad], jj[bad]] += BARRIER_PENALTY_M
-        d[jj[bad], ii[bad]] += BARRIER_PENALTY_M
-    seq = _path_opt(np.arange(m), d)
-    # A second start, nearest neighbour from the same first door, polished the same way.
-    for start in _starts(px, py, NN_STARTS):
-        alt = _path_opt(_nearest_neighbour(d, start), d)
-        if _path_len(alt, d) < _path_len(seq, d) - 1e-6:
-            seq = alt
-    if (seq == np.arange(m)).all():
-        return order
+    if index is not None and (len(index) == 0 or not street_rules):
+        index = None
+    locs = _locations(doors, turfs, index)
+    k = len(turfs)
+    seqs: list[IntArray] = []
+    for t in range(k):
+        lo, hi = int(locs.turf_start[t]), int(locs.turf_start[t + 1])
+        c, s = _cost(locs, lo, hi)
+        seqs.append(_best_walk(locs, lo, hi, c, s)[0])
     if barriers:
-        old = segments_crossing(px[:-1], py[:-1], px[1:], py[1:], barriers).sum()
-        nx, ny = px[seq], py[seq]
-        new = segments_crossing(nx[:-1], ny[:-1], nx[1:], ny[1:], barriers).sum()
-        if new > old:
-            return order
-    ends = np.append(starts[1:], len(o))
-    return [int(i) for s in seq.tolist() for i in o[starts[s] : ends[s]]]
+        bad = _crossing_legs(locs, seqs, barriers)
+        for t in np.flatnonzero(bad > 0).tolist():
+            lo, hi = int(locs.turf_start[t]), int(locs.turf_start[t + 1])
+            c, s = _cost(locs, lo, hi)
+            ii, jj = np.triu_indices(hi - lo, 1)
+            x, y = locs.x[lo:hi], locs.y[lo:hi]
+            cross = segments_crossing(x[ii], y[ii], x[jj], y[jj], barriers)
+            c[ii[cross], jj[cross]] += BARRIER_PENALTY_M
+            c[jj[cross], ii[cross]] += BARRIER_PENALTY_M
+            group = locs.face[lo:hi] if locs.snap is not None else None
+            bad_leg = np.zeros((hi - lo, hi - lo), dtype=bool)
+            bad_leg[ii[cross], jj[cross]] = bad_leg[jj[cross], ii[cross]] = True
+            # A nearest-neighbour seed often finishes one side of the barrier first and then
+            # has to cross, which 2-opt/Or-opt cannot always undo: also seed by cheapest
+            # insertion in breadth-first order over the legs that cross nothing.
+            free = csr_matrix(
+                (np.ones(int((~cross).sum())), (ii[~cross], jj[~cross])), shape=(hi - lo, hi - lo)
+            )
+            bfs = breadth_first_order(free, 0, directed=False, return_predecessors=False)
+            seeds = [_insertion(c, np.asarray(bfs, dtype=np.int64))]
+            seeds += [_seed(locs, lo, hi, c, s, which) for which in range(BARRIER_SEEDS)]
+            best, key = seqs[t], (int(bad[t]), np.inf)
+            for seed in seeds:
+                seq = _path_opt(seed, c, start_cost=s, group=group)
+                cand = (int(bad_leg[seq[:-1], seq[1:]].sum()), _path_len(seq, c) + s[seq[0]])
+                if cand < key:
+                    best, key = seq, cand
+            seqs[t] = best
+    out: list[IntArray] = []
+    for t in range(k):
+        lo = int(locs.turf_start[t])
+        loc_ids = seqs[t] + lo
+        starts, ends = locs.door_start[loc_ids], locs.door_start[loc_ids + 1]
+        out.append(_ranges(locs.doors, starts, ends, _walked_down(locs, loc_ids)))
+    return out
 
 
-def _near_barrier(px: FloatArray, py: FloatArray, barriers: Barriers) -> bool:
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([px, py])))
-    return bool(shapely.intersects(prepared_barriers(barriers), hull).any())
+def _walked_down(locs: _Locs, loc_ids: IntArray) -> np.ndarray:
+    """Per location of a walk: is its block face walked down the house numbers there (the face's
+    run in the walk ends at a lower number than it starts)? Its doors, a two-family house say,
+    are then knocked in descending order too."""
+    if locs.snap is None or len(loc_ids) < 2:
+        return np.zeros(len(loc_ids), dtype=bool)
+    face, number = locs.face[loc_ids], locs.number[loc_ids]
+    run = np.cumsum(np.r_[True, face[1:] != face[:-1]]) - 1
+    run_start = np.flatnonzero(np.r_[True, face[1:] != face[:-1]])
+    run_end = np.append(run_start[1:], len(loc_ids)) - 1
+    down: np.ndarray = (number[run_end] < number[run_start])[run]
+    return down
 
 
-def _starts(px: FloatArray, py: FloatArray, count: int) -> list[int]:
-    """The face order's first location, then the locations farthest out (corners)."""
-    out = [0]
-    if count > 1:
-        r = np.hypot(px - px.mean(), py - py.mean())
-        out += [int(i) for i in np.argsort(-r)[: count - 1] if int(i) != 0]
-    return out[:count]
+def _ranges(values: IntArray, starts: IntArray, ends: IntArray, backwards: np.ndarray) -> IntArray:
+    """values[starts[0]:ends[0]] + values[starts[1]:ends[1]] + ... as one array, each range
+    reversed where `backwards`."""
+    lens = ends - starts
+    if len(lens) == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    k = np.arange(int(lens.sum())) - np.repeat(first, lens)  # offset within its range
+    rev = np.repeat(backwards, lens)
+    src = np.repeat(starts, lens) + np.where(rev, np.repeat(lens, lens) - 1 - k, k)
+    out: IntArray = values[src]
+    return out
 
 
-def _nearest_neighbour(d: FloatArray, start: int = 0) -> IntArray:
-    m = len(d)
-    seen = np.zeros(m, dtype=bool)
-    out = np.empty(m, dtype=np.int64)
-    cur = start
-    for r in range(m):
-        out[r] = cur
-        seen[cur] = True
-        if r + 1 < m:
-            row = np.where(seen, np.inf, d[cur])
-            cur = int(np.argmin(row))
+def _crossing_legs(
+    locs: _Locs, seqs: Sequence[IntArray], barriers: Barriers, first: int = 0
+) -> IntArray:
+    """Per turf (turfs first, first+1, ...), the number of legs of its walk crossing a barrier."""
+    a_list, b_list, own = [], [], []
+    for t, seq in enumerate(seqs):
+        g = seq + int(locs.turf_start[first + t])
+        a_list.append(g[:-1])
+        b_list.append(g[1:])
+        own.append(np.full(max(len(g) - 1, 0), t, dtype=np.int64))
+    out = np.zeros(len(seqs), dtype=np.int64)
+    if not a_list:
+        return out
+    a, b = np.concatenate(a_list), np.concatenate(b_list)
+    cross = segments_crossing(locs.x[a], locs.y[a], locs.x[b], locs.y[b], barriers)
+    np.add.at(out, np.concatenate(own)[cross], 1)
+    return out
+
+
+def _locations(
+    doors: DoorSet, turfs: Sequence[Sequence[int] | IntArray], index: StreetIndex | None
+) -> _Locs:
+    arrays = [np.asarray(t, dtype=np.int64).reshape(-1) for t in turfs]
+    sizes = np.asarray([len(a) for a in arrays], dtype=np.int64)
+    di = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+    tid = np.repeat(np.arange(len(arrays), dtype=np.int64), sizes)
+    x, y = doors.x[di], doors.y[di]
+    street = np.asarray(doors.street, dtype=object)[di].astype(str)
+    s_uniq, s_rank = np.unique(street, return_inverse=True)
+    n_uniq, n_inv = np.unique(
+        np.asarray(doors.number, dtype=object)[di].astype(str), return_inverse=True
+    )
+    keys = [house_number_key(str(v)) for v in n_uniq]
+    n_rank = np.empty(len(keys), dtype=np.int64)
+    n_rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    hn = n_rank[n_inv.reshape(-1)]
+    order = np.lexsort((hn, s_rank.reshape(-1), y, x, tid))
+    di, tid, x, y, hn = di[order], tid[order], x[order], y[order], hn[order]
+    s_rank = s_rank.reshape(-1)[order]
+    new = np.ones(len(di), dtype=bool)
+    new[1:] = (tid[1:] != tid[:-1]) | (x[1:] != x[:-1]) | (y[1:] != y[:-1])
+    head = np.flatnonzero(new)
+    door_start = np.append(head, len(di)).astype(np.int64)
+    ltid, lx, ly, lhn = tid[head], x[head], y[head], hn[head]
+    m = len(head)
+    turf_start = np.searchsorted(ltid, np.arange(len(arrays) + 1)).astype(np.int64)
+    if index is None:
+        face = np.arange(m, dtype=np.int64)
+        return _Locs(
+            turf_start,
+            door_start,
+            di,
+            lx,
+            ly,
+            face,
+            np.zeros(m, dtype=np.int64),
+            np.ones(m, dtype=bool),
+            None,
+            np.zeros(m),
+            np.zeros(m, dtype=bool),
+            np.zeros(m),
+            np.zeros(m),
+            lhn,
+        )
+    name_of = np.asarray(
+        [index.name_code.get(normalise_street(str(s)), -1) for s in s_uniq], dtype=np.int64
+    )
+    snap = index.snap(lx, ly, name_of[s_rank[head]] if m else np.zeros(0, dtype=np.int64))
+    # Faces: (turf, segment, side); ranked along the segment, then by house number.
+    fo = np.lexsort((lhn, snap.pos, snap.side, snap.seg, ltid))
+    fnew = np.ones(m, dtype=bool)
+    key_t, key_s, key_d = ltid[fo], snap.seg[fo], snap.side[fo]
+    fnew[1:] = (key_t[1:] != key_t[:-1]) | (key_s[1:] != key_s[:-1]) | (key_d[1:] != key_d[:-1])
+    fid_sorted = np.cumsum(fnew) - 1
+    fstart = np.flatnonzero(fnew)
+    rank_sorted = np.arange(m) - fstart[fid_sorted]
+    fsize = np.diff(np.append(fstart, m))
+    face = np.empty(m, dtype=np.int64)
+    rank = np.empty(m, dtype=np.int64)
+    face[fo] = fid_sorted
+    rank[fo] = rank_sorted
+    end = (rank == 0) | (rank == fsize[face] - 1)
+    _, block = np.unique(ltid * len(index) + snap.seg, return_inverse=True)
+    block = block.reshape(-1)
+    block_lo = np.full(int(block.max()) + 1 if m else 0, np.inf)
+    block_hi = np.full(len(block_lo), -np.inf)
+    np.minimum.at(block_lo, block, snap.pos)
+    np.maximum.at(block_hi, block, snap.pos)
+    return _Locs(
+        turf_start,
+        door_start,
+        di,
+        lx,
+        ly,
+        face,
+        rank,
+        end,
+        snap,
+        index.length[snap.seg],
+        index.major[snap.seg],
+        block_lo[block],
+        block_hi[block],
+        lhn,
+    )
+
+
+def _cost(locs: _Locs, lo: int, hi: int) -> tuple[FloatArray, FloatArray]:
+    """The leg cost matrix of one turf's locations and the cost of starting at each."""
+    x, y = locs.x[lo:hi], locs.y[lo:hi]
+    c = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    start = np.zeros(hi - lo, dtype=np.float64)
+    if locs.snap is None:
+        return c, start
+    face, rank, end = locs.face[lo:hi], locs.rank[lo:hi], locs.end[lo:hi]
+    same = face[:, None] == face[None, :]
+    gap = np.abs(rank[:, None] - rank[None, :])
+    off_end = (~end).astype(np.float64) * FACE_END_PENALTY_M
+    c += np.where(
+        same,
+        np.where(gap > 1, FACE_SKIP_PENALTY_M, -FACE_STEP_BONUS_M),
+        off_end[:, None] + off_end[None, :],
+    )
+    mid, major = _street_crossings(locs, lo, hi)
+    mid |= mid.T
+    c += MID_BLOCK_PENALTY_M * mid + MAJOR_CROSSING_PENALTY_M * (major | major.T)
+    if QUIET_PAIR_BONUS_M:
+        sn = locs.snap
+        seg, side = sn.seg[lo:hi], sn.side[lo:hi]
+        quiet_end = end & ~locs.major[lo:hi]
+        u_turn = (
+            (seg[:, None] == seg[None, :])
+            & (side[:, None] != side[None, :])
+            & quiet_end[:, None]
+            & quiet_end[None, :]
+            & ~mid
+        )
+        c -= QUIET_PAIR_BONUS_M * u_turn
+    start[~end] = START_PENALTY_M
+    return c, start
+
+
+def _street_crossings(locs: _Locs, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """[i, j]: does the leg i-j cross the street line of i mid-block / a major road of i?
+
+    The street of i is its segment's tangent line at i's snapped point; the crossing point's
+    position along it decides between mid-block (farther than CORNER_M from both segment ends),
+    at a corner, or past the segment."""
+    sn = locs.snap
+    assert sn is not None
+    x, y = locs.x[lo:hi], locs.y[lo:hi]
+    px, py, tx, ty = sn.px[lo:hi], sn.py[lo:hi], sn.tx[lo:hi], sn.ty[lo:hi]
+    h, pos, length = sn.h[lo:hi], sn.pos[lo:hi], locs.seg_len[lo:hi]
+    hj = tx[:, None] * (y[None, :] - py[:, None]) - ty[:, None] * (x[None, :] - px[:, None])
+    across = hj * h[:, None] < 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(across, h[:, None] / (h[:, None] - hj), 0.0)
+    qx = x[:, None] + f * (x[None, :] - x[:, None])
+    qy = y[:, None] + f * (y[None, :] - y[:, None])
+    along = tx[:, None] * (qx - px[:, None]) + ty[:, None] * (qy - py[:, None]) + pos[:, None]
+    lo_, hi_ = locs.block_lo[lo:hi][:, None], locs.block_hi[lo:hi][:, None]
+    mid = (
+        across
+        & (along > np.maximum(CORNER_M, lo_ + TURF_EDGE_M))
+        & (along < np.minimum(length[:, None] - CORNER_M, hi_ - TURF_EDGE_M))
+    )
+    near = across & (along > -CORNER_M) & (along < length[:, None] + CORNER_M)
+    major = near & locs.major[lo:hi][:, None]
+    return mid, major
+
+
+def _best_walk(
+    locs: _Locs, lo: int, hi: int, c: FloatArray, s: FloatArray
+) -> tuple[IntArray, float]:
+    """The cheapest polished walk from `SEEDS` face chains started far apart."""
+    best: IntArray = np.zeros(0, dtype=np.int64)
+    best_cost = np.inf
+    group = locs.face[lo:hi] if locs.snap is not None else None
+    for k in range(SEEDS if hi - lo > 3 else 1):
+        seq = _path_opt(_seed(locs, lo, hi, c, s, k), c, start_cost=s, group=group)
+        cost = _path_len(seq, c) + (float(s[seq[0]]) if len(seq) else 0.0)
+        if cost < best_cost - 1e-6:
+            best, best_cost = seq, cost
+    return best, float(best_cost) if len(best) else 0.0
+
+
+def _seed(
+    locs: _Locs, lo: int, hi: int, c: FloatArray, start: FloatArray, which: int = 0
+) -> IntArray:
+    """Faces chained end to end by nearest neighbour (on `c`), from a face end (see below)."""
+    m = hi - lo
+    if m <= 2:
+        return np.arange(m, dtype=np.int64)
+    face, rank = locs.face[lo:hi], locs.rank[lo:hi]
+    order = np.lexsort((rank, face))
+    fnew = np.ones(m, dtype=bool)
+    fnew[1:] = face[order][1:] != face[order][:-1]
+    fs = np.flatnonzero(fnew)
+    fe = np.append(fs[1:], m)
+    nf = len(fs)
+    ends = np.empty(2 * nf, dtype=np.int64)  # endpoint 2f: first location, 2f+1: last
+    ends[0::2] = order[fs]
+    ends[1::2] = order[fe - 1]
+    d = c[np.ix_(ends, ends)]
+    # Seed 0 starts at the face end farthest from the turf's centre with the lowest start cost;
+    # seed k at the one farthest (on `c`) from the starts of seeds 0..k-1.
+    x, y = locs.x[lo:hi], locs.y[lo:hi]
+    r = np.hypot(x[ends] - x.mean(), y[ends] - y.mean())
+    cur = int(np.argmax(r - 10.0 * start[ends]))
+    far = d[cur].copy()
+    for _ in range(which):
+        cur = int(np.argmax(far - 10.0 * start[ends]))
+        far = np.minimum(far, d[cur])
+    chain: list[int] = []  # endpoints in walk order: entry, exit of each face
+    for _ in range(nf - 1):
+        chain += [cur, cur ^ 1]
+        d[:, cur & ~1] = d[:, cur | 1] = np.inf  # the face is visited
+        cur = int(d[cur ^ 1].argmin())  # entering at a face's first location walks it forward
+    chain += [cur, cur ^ 1]
+    out: list[IntArray] = []
+    for e in chain[0::2]:
+        part = order[fs[e // 2] : fe[e // 2]]
+        out.append(part[::-1] if e % 2 else part)
+    seq: IntArray = np.concatenate(out)
+    return seq
+
+
+def _insertion(c: FloatArray, order: IntArray) -> IntArray:
+    """A path built by inserting locations, in `order`, where each adds least cost (an order
+    over a connected graph of allowed legs keeps the path from committing to a bad leg)."""
+    path = [int(order[0])] if len(order) else []
+    for v in order[1:].tolist():
+        p = np.asarray(path)
+        cand = np.concatenate(
+            [[c[v, p[0]]], c[p[:-1], v] + c[v, p[1:]] - c[p[:-1], p[1:]], [c[p[-1], v]]]
+        )
+        path.insert(int(np.argmin(cand)), v)
+    seen = np.zeros(len(c), dtype=bool)
+    seen[path] = True
+    out: IntArray = np.concatenate([np.asarray(path, dtype=np.int64), np.flatnonzero(~seen)])
     return out
 
 
@@ -176,41 +525,96 @@ def _path_len(seq: IntArray, d: FloatArray) -> float:
     return float(d[seq[:-1], seq[1:]].sum())
 
 
-def _path_opt(seq: IntArray, d: FloatArray, rounds: int = 400) -> IntArray:
-    """Best-improvement 2-opt and Or-opt (segments of 1-3, either way round) on an open path.
+_MASKS: dict[tuple[int, int], FloatArray] = {}
 
-    The path is closed by two dummy ends at distance 0 from everything, so the free ends need
-    no special case; each round gathers the distances in path order once (`d` symmetric)."""
+
+def _or_mask(m: int, seg_len: int) -> FloatArray:
+    """-inf where inserting segment i.. (len seg_len) at gap j is not a move."""
+    key = (m, seg_len)
+    mask = _MASKS.get(key)
+    if mask is None:
+        n_i = m - seg_len + 1
+        i = np.arange(1, n_i + 1)
+        off = np.arange(m + 1)[None, :] - i[:, None]
+        mask = np.where((off >= -1) & (off <= seg_len - 1), -np.inf, 0.0)
+        if len(_MASKS) > 512:
+            _MASKS.clear()
+        _MASKS[key] = mask
+    return mask
+
+
+def _path_opt(
+    seq: IntArray,
+    d: FloatArray,
+    rounds: int = 400,
+    *,
+    start_cost: FloatArray | None = None,
+    group: IntArray | None = None,
+) -> IntArray:
+    """Best-improvement 2-opt and Or-opt (segments of 1-3, either way round) on an open path;
+    with `group` (the face of each location), Or-opt also moves longer segments made of one
+    or two whole runs of one face each (a face walked in one go moves as a unit).
+
+    The path runs between two dummy ends: the first costs `start_cost[i]` to reach location i
+    (0 without), the last 0, so the free ends need no special case; `d` must be symmetric."""
     m = len(seq)
+    if m < 3:
+        return np.asarray(seq, dtype=np.int64)
     pad = np.zeros((m + 2, m + 2), dtype=np.float64)
     pad[1 : m + 1, 1 : m + 1] = d
+    if start_cost is not None:
+        pad[0, 1 : m + 1] = start_cost
+        pad[1 : m + 1, 0] = start_cost
     q = np.concatenate([[0], np.asarray(seq, dtype=np.int64) + 1, [m + 1]])
     r_idx = np.arange(m + 2)
+    tri = np.where(np.triu(np.ones((m, m), dtype=bool), 1), 0.0, -np.inf)
+    masks = [_or_mask(m, s) for s in OR_OPT_LENGTHS if m - s + 1 >= 1]
+    gpad = None if group is None else np.concatenate([[-1], group, [-2]])
+    cols = np.arange(m + 1)
     for _ in range(rounds):
         dq = pad[np.ix_(q, q)]
         e = dq[r_idx[:-1], r_idx[1:]]  # e[j] = D[j, j+1], j = 0..m
         # 2-opt: reverse q[i..j], 1 <= i < j <= m.
         g2 = e[:-1][:, None] + e[1:][None, :] - dq[0:m, 1 : m + 1] - dq[1 : m + 1, 2 : m + 2]
-        g2 = np.triu(g2, 1)
-        b2 = int(np.argmax(g2))
+        g2 += tri
+        b2 = int(g2.argmax())
         best = float(g2.flat[b2])
         move = (0, b2 // m + 1, b2 % m + 1, 0, False)
-        for seg_len in OR_OPT_LENGTHS:
+        for seg_len, mask in zip(OR_OPT_LENGTHS, masks, strict=False):
             n_i = m - seg_len + 1
-            if n_i < 1:
-                break
-            i = np.arange(1, n_i + 1)
-            rem = e[i - 1] + e[i + seg_len - 1] - dq[i - 1, i + seg_len]
-            ins_f = dq[1 : n_i + 1, 0 : m + 1] + dq[seg_len : m + 1, 1 : m + 2] - e[None, :]
-            ins_r = dq[seg_len : m + 1, 0 : m + 1] + dq[1 : n_i + 1, 1 : m + 2] - e[None, :]
-            off = np.arange(m + 1)[None, :] - i[:, None]
-            bad = (off >= -1) & (off <= seg_len - 1)
-            for ins, flip in ((ins_f, False), (ins_r, True)):
-                g = np.where(bad, -np.inf, rem[:, None] - ins)
-                k = int(np.argmax(g))
+            i = r_idx[1 : n_i + 1]
+            # gain = removal gain - insertion cost (+ -inf where not a move)
+            rem = mask + (e[i - 1] + e[i + seg_len - 1] - dq[i - 1, i + seg_len])[:, None]
+            rem += e
+            for a, b, flip in ((1, seg_len, False), (seg_len, 1, True)):
+                g = rem - dq[a : a + n_i, 0 : m + 1]
+                g -= dq[b : b + n_i, 1 : m + 2]
+                k = int(g.argmax())
                 if float(g.flat[k]) > best:
                     best = float(g.flat[k])
                     move = (1, k // (m + 1) + 1, k % (m + 1), seg_len, flip)
+        if gpad is not None:
+            # Or-opt of longer segments: whole runs of one face, and of two faces in a row.
+            gq = gpad[q]
+            brk = np.flatnonzero(gq[1:] != gq[:-1]) + 1
+            run_i, run_n = brk[:-1], np.diff(brk)
+            ri = np.concatenate([run_i, run_i[:-1]])
+            rn = np.concatenate([run_n, run_n[:-1] + run_n[1:]])
+            long_run = rn > OR_OPT_LENGTHS[-1]
+            if long_run.any():
+                ri, rn = ri[long_run], rn[long_run]
+                rj = ri + rn - 1
+                off = cols[None, :] - ri[:, None]
+                rem = (e[ri - 1] + e[rj] - dq[ri - 1, rj + 1])[:, None] + e[None, :]
+                rem[(off >= -1) & (off < rn[:, None])] = -np.inf
+                for a_i, b_i, flip in ((ri, rj, False), (rj, ri, True)):
+                    g = rem - dq[a_i, 0 : m + 1]
+                    g -= dq[b_i, 1 : m + 2]
+                    k = int(g.argmax())
+                    if float(g.flat[k]) > best:
+                        best = float(g.flat[k])
+                        row = k // (m + 1)
+                        move = (1, int(ri[row]), k % (m + 1), int(rn[row]), flip)
         if best <= 1e-6:
             break
         kind, i0, j0, seg_len, flip = move
@@ -226,100 +630,64 @@ def _path_opt(seq: IntArray, d: FloatArray, rounds: int = 400) -> IntArray:
     return out
 
 
-class _Units:
-    def __init__(self) -> None:
-        self.doors: list[IntArray] = []
-        self.start: list[tuple[float, float]] = []
-        self.end: list[tuple[float, float]] = []
-        self.inner: list[float] = []
-        self.face: list[tuple[int, int, bool]] = []  # (segment, side, major)
+def rule_breaks(
+    doors: DoorSet,
+    walks: Sequence[Sequence[int] | IntArray],
+    streets: Streets | StreetIndex,
+) -> dict[str, int]:
+    """How often walks (door indices in walk order) break the street rules of the docstring.
 
-
-def _locations_in_order(doors: DoorSet, idx: IntArray) -> list[IntArray]:
-    """Doors grouped by exact location, each group sorted by house number."""
-    _, inv = unique_locations(doors.x[idx], doors.y[idx])
-    groups: dict[int, list[int]] = {}
-    for r, loc in enumerate(inv):
-        groups.setdefault(int(loc), []).append(int(idx[r]))
-    out = []
-    for members in groups.values():
-        members.sort(key=lambda i: (doors.street[i], house_number_key(doors.number[i])))
-        out.append(np.asarray(members, dtype=np.int64))
+    `legs` counts legs between distinct locations; `mid_block` legs crossing a street away
+    from a corner; `major_crossings` legs across a major road; `face_skips` legs along a face
+    skipping one of its locations; `face_revisits` faces entered more than once; `off_end_legs`
+    legs between faces leaving or entering a face elsewhere than at an end; `start_off_end`
+    walks not starting at a face end; `quiet_pairs` / `quiet_pairs_together` quiet segments with
+    doors on both sides in one turf / walked one side right after the other."""
+    index = StreetIndex(streets) if isinstance(streets, Streets) else streets
+    locs = _locations(doors, walks, index)
+    loc_of = np.empty(len(doors), dtype=np.int64)
+    loc_of[locs.doors] = np.repeat(np.arange(len(locs.x)), np.diff(locs.door_start))
+    out = dict.fromkeys(
+        (
+            "legs",
+            "mid_block",
+            "major_crossings",
+            "face_skips",
+            "face_revisits",
+            "off_end_legs",
+            "start_off_end",
+            "quiet_pairs",
+            "quiet_pairs_together",
+        ),
+        0,
+    )
+    assert locs.snap is not None
+    for t, walk in enumerate(walks):
+        lo, hi = int(locs.turf_start[t]), int(locs.turf_start[t + 1])
+        seq = loc_of[np.asarray(walk, dtype=np.int64)]
+        seq = seq[np.r_[True, seq[1:] != seq[:-1]]] - lo
+        if len(seq) == 0:
+            continue
+        a, b = seq[:-1], seq[1:]
+        mid, major = _street_crossings(locs, lo, hi)
+        face, rank, end = locs.face[lo:hi], locs.rank[lo:hi], locs.end[lo:hi]
+        same = face[a] == face[b]
+        out["legs"] += len(a)
+        out["mid_block"] += int((mid[a, b] | mid[b, a]).sum())
+        out["major_crossings"] += int((major[a, b] | major[b, a]).sum())
+        out["face_skips"] += int((same & (np.abs(rank[a] - rank[b]) > 1)).sum())
+        out["off_end_legs"] += int((~same & (~end[a] | ~end[b])).sum())
+        out["start_off_end"] += int(not end[seq[0]])
+        runs = face[seq][np.r_[True, face[seq][1:] != face[seq][:-1]]]
+        out["face_revisits"] += len(runs) - len(np.unique(runs))
+        seg = locs.snap.seg[lo:hi]
+        side = locs.snap.side[lo:hi]
+        quiet = ~locs.major[lo:hi]
+        for s in np.unique(seg[quiet]).tolist():
+            faces = np.unique(face[seg == s])
+            if len(faces) < 2 or len(np.unique(side[seg == s])) < 2:
+                continue
+            out["quiet_pairs"] += 1
+            pos = [int(np.flatnonzero(runs == f)[0]) for f in faces]
+            out["quiet_pairs_together"] += int(abs(pos[0] - pos[1]) == 1)
     return out
-
-
-def _units(doors: DoorSet, idx: IntArray, index: StreetIndex | None) -> _Units:
-    units = _Units()
-    locs = _locations_in_order(doors, idx)
-    if index is None:
-        for members in locs:
-            p = (float(doors.x[members[0]]), float(doors.y[members[0]]))
-            units.doors.append(members)
-            units.start.append(p)
-            units.end.append(p)
-            units.inner.append(0.0)
-            units.face.append((-1, 0, False))
-        return units
-    heads = np.asarray([m[0] for m in locs], dtype=np.int64)
-    seg, pos, side = index.snap(doors, heads)
-    major = index.streets.major
-    faces: dict[tuple[int, int], list[int]] = {}
-    for r in range(len(locs)):
-        faces.setdefault((int(seg[r]), int(side[r])), []).append(r)
-    for (s, sd), rows in faces.items():
-        ordered = sorted(rows, key=lambda r: (pos[r], house_number_key(doors.number[locs[r][0]])))
-        members = np.concatenate([locs[r] for r in ordered])
-        xs, ys = doors.x[members], doors.y[members]
-        units.doors.append(members)
-        units.start.append((float(xs[0]), float(ys[0])))
-        units.end.append((float(xs[-1]), float(ys[-1])))
-        units.inner.append(float(np.hypot(np.diff(xs), np.diff(ys)).sum()))
-        units.face.append((s, sd, bool(major[s])))
-    return units
-
-
-def _chain(units: _Units, barriers: Barriers | None) -> list[tuple[int, bool]]:
-    """Order units (with orientation) to keep legs between them short."""
-    m = len(units.doors)
-    if m == 1:
-        return [(0, False)]
-    # Endpoint 2u is unit u's start, 2u+1 its end; entering at 2u+1 means walking it reversed.
-    pts = np.empty((2 * m, 2), dtype=np.float64)
-    pts[0::2] = np.asarray(units.start)
-    pts[1::2] = np.asarray(units.end)
-    d = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
-    if barriers:
-        ii, jj = np.triu_indices(2 * m, 1)
-        bad = segments_crossing(pts[ii, 0], pts[ii, 1], pts[jj, 0], pts[jj, 1], barriers)
-        d[ii[bad], jj[bad]] += BARRIER_PENALTY_M
-        d[jj[bad], ii[bad]] += BARRIER_PENALTY_M
-    # Crossing a major road straight from one face to the face opposite is what we avoid:
-    # walk one side of it, then the other.
-    faces = units.face
-    by_seg: dict[int, list[int]] = {}
-    for u, (sg, _sd, mj) in enumerate(faces):
-        if mj:
-            by_seg.setdefault(sg, []).append(u)
-    for us in by_seg.values():
-        for a in us:
-            for b in us:
-                if a != b:
-                    d[2 * a : 2 * a + 2, 2 * b : 2 * b + 2] += MAJOR_CROSSING_PENALTY_M
-    # Start from a corner: the unit end farthest from the turf's centre.
-    centre = pts.mean(axis=0)
-    first = int(np.argmax(np.hypot(pts[:, 0] - centre[0], pts[:, 1] - centre[1])))
-    visited = np.zeros(m, dtype=bool)
-    seq_u = [first // 2]
-    seq_f = [first % 2 == 1]
-    visited[first // 2] = True
-    for _ in range(m - 1):
-        u, f = seq_u[-1], seq_f[-1]
-        here = 2 * u + (0 if f else 1)  # the end we stand at
-        row = d[here].copy()
-        row[np.repeat(visited, 2)] = np.inf
-        nxt = int(np.argmin(row))
-        seq_u.append(nxt // 2)
-        seq_f.append(nxt % 2 == 1)
-        visited[nxt // 2] = True
-    # No 2-opt at face level: `_polish` improves the whole walk door location by location.
-    return [(int(u), bool(f)) for u, f in zip(seq_u, seq_f, strict=True)]
