@@ -36,7 +36,7 @@ import numpy as np
 import shapely
 
 from turf.cutting.geometry import components
-from turf.cutting.refine import Graph, stays_connected
+from turf.cutting.refine import Graph, connected_within, stays_connected
 from turf.cutting.types import FloatArray, IntArray
 
 # One foreign door is worth this much Polsby-Popper (sum over the two turfs touched).
@@ -426,7 +426,7 @@ def repair_overlap(
         can take it; None when the rest of `t` would fall apart or a piece has nowhere to go."""
         cs = set(chunk)
         rest = members[t] - cs
-        if not rest or not _connected(adj, rest):
+        if not rest or not connected_within(adj, rest):
             return None
         out: list[tuple[list[int], list[int], float]] = []
         seen: set[int] = set()
@@ -656,19 +656,6 @@ def repair_overlap(
             break
     owners.site[all_site_doors] = -1
     return lab
-
-
-def _connected(adj: list[list[int]], nodes: set[int]) -> bool:
-    start = next(iter(nodes))
-    seen = {start}
-    stack = [start]
-    while stack:
-        v = stack.pop()
-        for z in adj[v]:
-            if z in nodes and z not in seen:
-                seen.add(z)
-                stack.append(z)
-    return len(seen) == len(nodes)
 
 
 def join_stray_locations(

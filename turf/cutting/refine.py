@@ -51,18 +51,21 @@ def stays_connected(adj: list[list[int]], lab: IntArray, u: int, s: int) -> bool
     """Sufficient test that turf `s` stays connected without site `u`: the same-turf neighbours
     of `u` are connected among themselves."""
     same = [v for v in adj[u] if lab[v] == s]
-    if len(same) <= 1:
-        return True
-    want = set(same)
-    seen = {same[0]}
-    stack = [same[0]]
+    return len(same) <= 1 or connected_within(adj, set(same))
+
+
+def connected_within(adj: list[list[int]], nodes: set[int]) -> bool:
+    """Whether `nodes` (not empty) are connected through edges among themselves."""
+    start = next(iter(nodes))
+    seen = {start}
+    stack = [start]
     while stack:
         v = stack.pop()
         for z in adj[v]:
-            if z in want and z not in seen:
+            if z in nodes and z not in seen:
                 seen.add(z)
                 stack.append(z)
-    return len(seen) == len(want)
+    return len(seen) == len(nodes)
 
 
 def refine(
