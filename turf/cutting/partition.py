@@ -57,11 +57,21 @@ def _best_cut(
     j = np.clip(j, 1, n - 1)
     a = len(angles)
     # Hulls of both halves for every angle in one vectorised call.
+    # The hull of a linestring through the points is the hull of the points, and linestrings
+    # are built straight from coordinates (a multipoint makes one GEOS point per coordinate,
+    # 8x slower). A one-point half repeats its point (a linestring needs two).
     pts_sorted = np.stack([x[order], y[order]], axis=2)  # (A, n, 2)
     part = (np.arange(n)[None, :] >= j[:, None]).astype(np.int64)  # 0 first half, 1 second
     geom_index = (np.arange(a)[:, None] * 2 + part).reshape(-1)
-    mp = shapely.multipoints(pts_sorted.reshape(-1, 2), indices=geom_index)
-    hull = shapely.convex_hull(mp)
+    coords = pts_sorted.reshape(-1, 2)
+    # Lone points: first of the row (first half of one point), last (second half of one).
+    lone = np.concatenate([np.flatnonzero(j == 1) * n, np.flatnonzero(j == n - 1) * n + n - 1])
+    if len(lone):
+        coords = np.concatenate([coords, coords[lone]])
+        geom_index = np.concatenate([geom_index, geom_index[lone]])
+        keep = np.argsort(geom_index, kind="stable")
+        coords, geom_index = coords[keep], geom_index[keep]
+    hull = shapely.convex_hull(shapely.linestrings(coords, indices=geom_index))
     area = shapely.area(hull).reshape(a, 2)
     per = shapely.length(hull).reshape(a, 2)
     with np.errstate(divide="ignore", invalid="ignore"):
