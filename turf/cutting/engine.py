@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from turf.cutting.geometry import components, unique_locations, walkable_edges
-from turf.cutting.metrics import compute_metrics, max_turf_size
+from turf.cutting.metrics import compute_metrics, group_codes, max_turf_size
 from turf.cutting.overlap import Owners, repair_overlap
 from turf.cutting.partition import bisect
 from turf.cutting.polygons import turf_polygons
@@ -52,14 +52,7 @@ def cut(
     say = progress or (lambda _msg: None)
 
     group_names = sorted(set(doors.group)) if doors.group is not None else [""]
-    gcode = (
-        np.searchsorted(
-            np.asarray(group_names, dtype=object).astype(str),
-            np.asarray(doors.group, dtype=object).astype(str),
-        )
-        if doors.group is not None
-        else np.zeros(n, dtype=np.int64)
-    )
+    gcode = group_codes(doors.group) if doors.group is not None else np.zeros(n, dtype=np.int64)
     group_sizes = np.bincount(gcode, minlength=len(group_names))
     if n_turfs is not None:
         k_groups = _largest_remainder(group_sizes.astype(np.float64), n_turfs)
@@ -74,8 +67,10 @@ def cut(
     owners.budget = [int(0.03 * int(k_groups.sum()))]
     turf_idx: list[IntArray] = []
     turf_group: list[str] = []
+    by_group = np.argsort(gcode, kind="stable")
+    group_start = np.concatenate([[0], np.cumsum(group_sizes)])
     for g, name in enumerate(group_names):
-        members = np.flatnonzero(gcode == g)
+        members = by_group[group_start[g] : group_start[g + 1]]
         if len(members) == 0:
             continue
         pieces = _cut_group(

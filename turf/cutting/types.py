@@ -87,6 +87,7 @@ class DoorSet:
     number: list[str]
     units: IntArray
     group: list[str] | None = None
+    _bcode: IntArray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -149,16 +150,23 @@ class DoorSet:
         )
 
     def building_codes(self) -> IntArray:
-        """An integer building id per door (empty keys: one building per exact location)."""
-        keys: dict[tuple[str, float, float] | str, int] = {}
-        out = np.empty(len(self.ids), dtype=np.int64)
-        for i, b in enumerate(self.building):
-            k: tuple[str, float, float] | str = b if b else ("", self.x[i], self.y[i])
-            code = keys.get(k)
-            if code is None:
-                code = len(keys)
-                keys[k] = code
-            out[i] = code
+        """An integer building id per door (empty keys: one building per exact location),
+        numbered in order of first appearance. Computed once (read-only array): the cut, the
+        walk and the metrics all ask."""
+        if self._bcode is not None and len(self._bcode) == len(self.ids):
+            return self._bcode
+        keys: list[object] = list(self.building)
+        empty = [i for i, b in enumerate(self.building) if not b]
+        if empty:
+            xs, ys = self.x[empty].tolist(), self.y[empty].tolist()
+            for i, x, y in zip(empty, xs, ys, strict=True):
+                keys[i] = ("", x, y)
+        codes: dict[object, int] = {}
+        out = np.fromiter(
+            (codes.setdefault(key, len(codes)) for key in keys), dtype=np.int64, count=len(keys)
+        )
+        out.flags.writeable = False
+        self._bcode = out
         return out
 
 
