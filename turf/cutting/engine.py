@@ -78,13 +78,23 @@ def cut(
         )
         turf_idx.extend(pieces)
         turf_group.extend([name] * len(pieces))
-        say(f"group {name or '(all)'}: {len(members)} doors -> {len(pieces)} turfs")
+        say(
+            f"group {name or '(all)'}: {len(members)} doors -> {len(pieces)} turfs "
+            f"({time.perf_counter() - t0:.2f} s)"
+        )
 
+    t1 = time.perf_counter()
+    say(f"groups cut ({t1 - t0:.2f} s)")
     walks = [order_walk(doors, t, streets=index, barriers=barriers) for t in turf_idx]
-    say(f"walk orders done ({time.perf_counter() - t0:.2f} s)")
+    t2 = time.perf_counter()
+    say(f"walk orders done ({t2 - t1:.2f} s)")
     polys = turf_polygons(doors, walks)
+    t3 = time.perf_counter()
+    say(f"polygons done ({t3 - t2:.2f} s)")
     overall, per_turf = compute_metrics(doors, walks, target=tgt, barriers=barriers)
-    overall["cut_seconds"] = round(time.perf_counter() - t0, 3)
+    t4 = time.perf_counter()
+    say(f"metrics done ({t4 - t3:.2f} s)")
+    overall["cut_seconds"] = round(t4 - t0, 3)
     width = max(3, len(str(len(walks))))
     turfs = [
         TurfCut(

@@ -74,7 +74,7 @@ def delaunay_edges(px: FloatArray, py: FloatArray) -> IntArray:
         return np.zeros((0, 2), dtype=np.int64)
     if n >= 3:
         lines = shapely.delaunay_triangles(
-            shapely.multipoints(np.column_stack([px, py])), 0.0, True
+            shapely.linestrings(np.column_stack([px, py])), 0.0, True
         )
         ends = shapely.get_coordinates(lines)
         if len(ends):
@@ -157,7 +157,7 @@ def hull_pp(x: FloatArray, y: FloatArray) -> float:
     """Polsby-Popper 4*pi*A/P^2 of the convex hull of the points (0 when degenerate)."""
     if len(x) < 3:
         return 0.0
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+    hull = shapely.convex_hull(shapely.linestrings(np.column_stack([x, y])))
     length = float(shapely.length(hull))
     if length <= 0:
         return 0.0
@@ -165,14 +165,30 @@ def hull_pp(x: FloatArray, y: FloatArray) -> float:
 
 
 def hulls_of(x: FloatArray, y: FloatArray, labels: IntArray, k: int) -> np.ndarray:
-    """Convex hull geometry per label 0..k-1 (vectorised through shapely)."""
+    """Convex hull geometry per label 0..k-1 (vectorised through shapely; None if absent)."""
     out = np.empty(k, dtype=object)
     out[:] = None
     if len(labels) == 0:
         return out
     order = np.argsort(labels, kind="stable")
     present, dense = np.unique(labels[order], return_inverse=True)
-    pts = np.column_stack([x[order], y[order]])
-    mp = shapely.multipoints(pts, indices=dense.reshape(-1))
-    out[present] = shapely.convex_hull(mp)
+    out[present] = hulls_by_group(x[order], y[order], dense.reshape(-1))
     return out
+
+
+def hulls_by_group(x: FloatArray, y: FloatArray, group: IntArray) -> np.ndarray:
+    """Convex hull per group 0..g-1 of points sorted by group (every group non-empty).
+
+    Built as the hulls of linestrings through each group's points (the same hulls; a
+    linestring is made straight from coordinates, a multipoint makes one GEOS point per
+    coordinate, several times slower). A one-point group repeats its point.
+    """
+    count = np.bincount(group)
+    single = np.flatnonzero(count == 1)
+    xy = np.column_stack([x, y])
+    if len(single):
+        at = np.searchsorted(group, single)
+        xy = np.insert(xy, at, xy[at], axis=0)
+        group = np.insert(group, at, single)
+    hulls: np.ndarray = shapely.convex_hull(shapely.linestrings(xy, indices=group))
+    return hulls
