@@ -111,7 +111,8 @@ def test_a_bad_doors_row_is_named(tmp_path: Path, body: str, message: str) -> No
 
 def test_doors_are_read_with_their_units(tmp_path: Path) -> None:
     path = write(
-        tmp_path / "doors.csv", "id,units,lon,lat\n a ,3,-71.1,42.3\nb,,-71.2,42.4\nc,0,-71.3,42.5\n"
+        tmp_path / "doors.csv",
+        "id,units,lon,lat\n a ,3,-71.1,42.3\nb,,-71.2,42.4\nc,0,-71.3,42.5\n",
     )
     doors, _ = read_doors_csv(path, DoorColumns(id="id", units="units"))
     assert doors.ids == ["a", "b", "c"]
