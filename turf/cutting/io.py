@@ -270,31 +270,36 @@ def result_geojson(
     result: CutResult, projection: LocalProjection, precision: int = 7
 ) -> dict[str, Any]:
     """The cut as an RFC 7946 FeatureCollection (lon/lat), overall metrics in `metrics`."""
-    features = []
-    for turf in result.turfs:
-        geom = projection.inverse_geometry(turf.polygon)
-        geom = shapely.set_precision(geom, 10.0**-precision)
-        geom = shapely.orient_polygons(geom) if hasattr(shapely, "orient_polygons") else geom
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": shapely.geometry.mapping(geom),
-                "properties": {
-                    "list_number": turf.list_number,
-                    "group": turf.group,
-                    "doors": len(turf.door_ids),
-                    "door_ids": turf.door_ids,
-                    **turf.metrics,
-                },
-            }
-        )
+    geoms = np.asarray([turf.polygon for turf in result.turfs] + [None], dtype=object)[:-1]
+    if len(geoms):
+        # One vectorised call per step for every turf (inverse projection, precision, rings).
+        geoms = shapely.transform(geoms, lambda xy: np.column_stack(projection.inverse(*xy.T)))
+        geoms = shapely.set_precision(geoms, 10.0**-precision)
+        if hasattr(shapely, "orient_polygons"):
+            geoms = shapely.orient_polygons(geoms)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(geom),
+            "properties": {
+                "list_number": turf.list_number,
+                "group": turf.group,
+                "doors": len(turf.door_ids),
+                "door_ids": turf.door_ids,
+                **turf.metrics,
+            },
+        }
+        for turf, geom in zip(result.turfs, geoms.tolist(), strict=True)
+    ]
     return {"type": "FeatureCollection", "metrics": result.metrics, "features": features}
 
 
 def write_geojson(result: CutResult, projection: LocalProjection, path: str | Path) -> None:
     p = Path(path)
     try:
+        # json.dumps, not json.dump: dump streams through the pure-Python encoder, 5x slower.
+        text = json.dumps(result_geojson(result, projection), separators=(",", ":"))
         with p.open("w", encoding="utf-8") as fh:
-            json.dump(result_geojson(result, projection), fh, separators=(",", ":"))
+            fh.write(text)
     except OSError as exc:
         raise CutError(f"Cannot write {p}: {exc.strerror}.") from exc
