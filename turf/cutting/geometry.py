@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 import shapely
@@ -22,23 +23,98 @@ def unique_locations(x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray
 def segments_crossing(
     ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray, barriers: Barriers | None
 ) -> np.ndarray:
-    """Boolean mask: does the straight segment a->b touch any barrier (line or water body)?"""
+    """Boolean mask: does the straight segment a->b touch any barrier (line or water body)?
+
+    A coarse grid of the cells near a barrier (`_near_cells`) rules out most segments in numpy:
+    a segment no longer than a cell that starts in an unmarked cell cannot reach one. The
+    others are tested exactly.
+    """
     n = len(ax)
     out = np.zeros(n, dtype=bool)
     if not barriers or n == 0:
         return out
     geoms = _prepared(barriers)
-    coords = np.empty((n, 2, 2), dtype=np.float64)
-    coords[:, 0, 0] = ax
-    coords[:, 0, 1] = ay
-    coords[:, 1, 0] = bx
-    coords[:, 1, 1] = by
+    near = _near_cells(barriers)
+    maybe = np.arange(n)
+    if near is not None:
+        cell, codes = near
+        ix = np.floor(np.asarray(ax) / cell).astype(np.int64)
+        iy = np.floor(np.asarray(ay) / cell).astype(np.int64)
+        code = ix * _GRID_SPAN + iy
+        pos = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
+        long_leg = np.hypot(np.asarray(bx) - ax, np.asarray(by) - ay) > cell
+        maybe = np.flatnonzero((codes[pos] == code) | long_leg)
+        if len(maybe) == 0:
+            return out
+    coords = np.empty((len(maybe), 2, 2), dtype=np.float64)
+    coords[:, 0, 0] = ax[maybe]
+    coords[:, 0, 1] = ay[maybe]
+    coords[:, 1, 0] = bx[maybe]
+    coords[:, 1, 1] = by[maybe]
     segs = shapely.linestrings(coords)
     # Index the (many, small) segments and query with the (few, large, prepared) barriers:
     # the other way round tests every segment against an unprepared river polygon, 100x slower.
     hits = shapely.STRtree(segs).query(geoms, predicate="intersects")
-    out[np.unique(hits[1])] = True
+    out[maybe[np.unique(hits[1])]] = True
     return out
+
+
+_GRID_CELL = 50.0  # metres
+_GRID_SPAN = 1 << 31  # cell code = ix * span + iy
+_GRID_MAX_CELLS = 4_000_000
+_NEAR: dict[int, tuple[Barriers, tuple[float, IntArray] | None]] = {}
+
+
+def _near_cells(barriers: Barriers) -> tuple[float, IntArray] | None:
+    """Cell size and sorted codes of the grid cells within two cells of a barrier line or
+    ring, or inside a barrier polygon (None when the grid would be too large to be worth it).
+
+    Barrier lines are sampled every half cell, so any point of a barrier is within a quarter
+    cell of a sample; a segment no longer than a cell that touches a barrier therefore starts
+    within 1.25 cells of a sample, so within two cells (in x and y) of the sample's cell. A
+    segment inside a water body starts in a cell inside it (its centre tested) or near its
+    boundary. Cached for the last `Barriers` seen.
+    """
+    cached = _NEAR.get(id(barriers))
+    if cached is not None and cached[0] is barriers:
+        return cached[1]
+    cell = _GRID_CELL
+    geoms = np.asarray(barriers.geometries(), dtype=object)
+    result: tuple[float, IntArray] | None = None
+    lines = shapely.boundary(geoms[shapely.get_dimensions(geoms) == 2]).tolist() + [
+        g for g in geoms.tolist() if shapely.get_dimensions(g) == 1
+    ]
+    pts = (
+        shapely.get_coordinates(shapely.segmentize(np.asarray(lines, dtype=object), cell / 2))
+        if lines
+        else np.zeros((0, 2))
+    )
+    polys = geoms[shapely.get_dimensions(geoms) == 2]
+    bounds = shapely.bounds(polys) if len(polys) else np.zeros((0, 4))
+    n_inner = float(
+        (
+            ((bounds[:, 2] - bounds[:, 0]) / cell + 1) * ((bounds[:, 3] - bounds[:, 1]) / cell + 1)
+        ).sum()
+    )
+    if len(pts) * 25 + n_inner <= _GRID_MAX_CELLS and np.isfinite(pts).all():
+        ix = np.floor(pts[:, 0] / cell).astype(np.int64)
+        iy = np.floor(pts[:, 1] / cell).astype(np.int64)
+        base = np.unique(ix * _GRID_SPAN + iy)
+        bx, by = base // _GRID_SPAN, base % _GRID_SPAN
+        d = np.arange(-2, 3)
+        dx, dy = np.meshgrid(d, d)
+        near = ((bx[:, None] + dx.ravel()) * _GRID_SPAN + (by[:, None] + dy.ravel())).ravel()
+        inner: list[IntArray] = [near]
+        for poly, (x0, y0, x1, y1) in zip(polys.tolist(), bounds.tolist(), strict=True):
+            gx = np.arange(math.floor(x0 / cell), math.floor(x1 / cell) + 1)
+            gy = np.arange(math.floor(y0 / cell), math.floor(y1 / cell) + 1)
+            cx, cy = np.meshgrid(gx, gy)
+            inside = shapely.contains_xy(poly, (cx.ravel() + 0.5) * cell, (cy.ravel() + 0.5) * cell)
+            inner.append(cx.ravel()[inside] * _GRID_SPAN + cy.ravel()[inside])
+        result = (cell, np.unique(np.concatenate(inner)))
+    _NEAR.clear()
+    _NEAR[id(barriers)] = (barriers, result)
+    return result
 
 
 _PREPARED: dict[int, tuple[Barriers, np.ndarray]] = {}

@@ -9,7 +9,13 @@ import pytest
 import shapely
 
 from turf.cutting import CutError, DoorSet, compute_metrics
-from turf.cutting.geometry import components, delaunay_edges, hulls_of, walkable_edges
+from turf.cutting.geometry import (
+    components,
+    delaunay_edges,
+    hulls_of,
+    segments_crossing,
+    walkable_edges,
+)
 from turf.cutting.io import DoorColumns, read_doors_csv
 from turf.cutting.types import Barriers, LocalProjection, Streets
 
@@ -143,3 +149,17 @@ def test_street_lines_are_projected_and_bad_parts_skipped() -> None:
     assert streets.l_to.tolist() == [9, 0]
     assert streets.lines[0].length == pytest.approx(82.2, abs=0.5)
     assert streets.lines[1].length == pytest.approx(111.2, abs=0.5)
+
+
+def test_segments_crossing_sees_lines_rings_and_legs_inside_water() -> None:
+    lake = shapely.Polygon([(0, 0), (1000, 0), (1000, 1000), (0, 1000)])
+    rail = shapely.LineString([(-500, 2000), (3000, 2000)])
+    barriers = Barriers(lines=[rail], polygons=[lake])
+    ax = np.array([500.0, 990.0, 1500.0, 1500.0, 10.0, -900.0])
+    ay = np.array([500.0, 500.0, 1990.0, 1500.0, 5000.0, 500.0])
+    bx = np.array([510.0, 1010.0, 1500.0, 1510.0, 20.0, 1900.0])
+    by = np.array([510.0, 500.0, 2010.0, 1500.0, 5000.0, 500.0])
+    # Inside the lake, across its shore, across the railway, clear, clear, a long leg across.
+    assert segments_crossing(ax, ay, bx, by, barriers).tolist() == [
+        True, True, True, False, False, True
+    ]  # fmt: skip
