@@ -155,16 +155,15 @@ class DoorSet:
         walk and the metrics all ask."""
         if self._bcode is not None and len(self._bcode) == len(self.ids):
             return self._bcode
-        keys: list[object] = list(self.building)
-        empty = [i for i, b in enumerate(self.building) if not b]
-        if empty:
-            xs, ys = self.x[empty].tolist(), self.y[empty].tolist()
-            for i, x, y in zip(empty, xs, ys, strict=True):
-                keys[i] = ("", x, y)
-        codes: dict[object, int] = {}
-        out = np.fromiter(
-            (codes.setdefault(key, len(codes)) for key in keys), dtype=np.int64, count=len(keys)
-        )
+        keys: dict[tuple[str, float, float] | str, int] = {}
+        out = np.empty(len(self.ids), dtype=np.int64)
+        for i, b in enumerate(self.building):
+            k: tuple[str, float, float] | str = b if b else ("", self.x[i], self.y[i])
+            code = keys.get(k)
+            if code is None:
+                code = len(keys)
+                keys[k] = code
+            out[i] = code
         out.flags.writeable = False
         self._bcode = out
         return out
