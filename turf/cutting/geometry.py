@@ -12,11 +12,19 @@ from turf.cutting.types import Barriers, FloatArray, IntArray
 
 
 def unique_locations(x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Distinct (x, y) pairs and, per input point, the index of its location."""
-    xy = np.column_stack([x, y])
-    if len(xy) == 0:
-        return xy.reshape(0, 2), np.zeros(0, dtype=np.int64)
-    locs, inverse = np.unique(xy, axis=0, return_inverse=True)
+    """Distinct (x, y) pairs, sorted by x then y, and, per input point, its location's index.
+
+    Keyed as complex numbers (sorted by real, then imaginary part: the same order and the same
+    equality as rows), several times faster than `np.unique(axis=0)`.
+    """
+    n = len(x)
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.float64), np.zeros(0, dtype=np.int64)
+    key = np.empty(n, dtype=np.complex128)
+    key.real = x
+    key.imag = y
+    uniq, inverse = np.unique(key, return_inverse=True)
+    locs = np.column_stack([uniq.real, uniq.imag])
     return locs, inverse.reshape(-1).astype(np.int64)
 
 
