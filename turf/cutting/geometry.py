@@ -49,9 +49,10 @@ def segments_crossing(
         ix = np.floor(np.asarray(ax) / cell).astype(np.int64)
         iy = np.floor(np.asarray(ay) / cell).astype(np.int64)
         code = ix * _GRID_SPAN + iy
-        pos = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
+        pos = np.minimum(np.searchsorted(codes, code), max(len(codes) - 1, 0))
+        near_start = codes[pos] == code if len(codes) else np.zeros(n, dtype=bool)
         long_leg = np.hypot(np.asarray(bx) - ax, np.asarray(by) - ay) > cell
-        maybe = np.flatnonzero((codes[pos] == code) | long_leg)
+        maybe = np.flatnonzero(near_start | long_leg)
         if len(maybe) == 0:
             return out
     coords = np.empty((len(maybe), 2, 2), dtype=np.float64)
@@ -89,6 +90,8 @@ def _near_cells(barriers: Barriers) -> tuple[float, IntArray] | None:
     cell = _GRID_CELL
     geoms = np.asarray(barriers.geometries(), dtype=object)
     result: tuple[float, IntArray] | None = None
+    kind = shapely.get_type_id(geoms)
+    geoms = geoms[np.isin(kind, (1, 2, 3, 5, 6))]
     lines = shapely.boundary(geoms[shapely.get_dimensions(geoms) == 2]).tolist() + [
         g for g in geoms.tolist() if shapely.get_dimensions(g) == 1
     ]
@@ -104,7 +107,9 @@ def _near_cells(barriers: Barriers) -> tuple[float, IntArray] | None:
             ((bounds[:, 2] - bounds[:, 0]) / cell + 1) * ((bounds[:, 3] - bounds[:, 1]) / cell + 1)
         ).sum()
     )
-    if len(pts) * 25 + n_inner <= _GRID_MAX_CELLS and np.isfinite(pts).all():
+    # Lines and polygons only (a point or a collection as a barrier: test every segment).
+    simple = bool(np.isin(kind, (1, 2, 3, 5, 6)).all())
+    if simple and len(pts) * 25 + n_inner <= _GRID_MAX_CELLS and np.isfinite(pts).all():
         ix = np.floor(pts[:, 0] / cell).astype(np.int64)
         iy = np.floor(pts[:, 1] / cell).astype(np.int64)
         base = np.unique(ix * _GRID_SPAN + iy)

@@ -163,3 +163,12 @@ def test_segments_crossing_sees_lines_rings_and_legs_inside_water() -> None:
     assert segments_crossing(ax, ay, bx, by, barriers).tolist() == [
         True, True, True, False, False, True
     ]  # fmt: skip
+
+
+def test_segments_crossing_with_point_or_empty_barriers() -> None:
+    ax, ay = np.array([0.0, 100.0]), np.array([0.0, 0.0])
+    bx, by = np.array([10.0, 110.0]), np.array([0.0, 0.0])
+    post = Barriers(lines=[shapely.Point(5, 0)])  # not a line: tested exactly, never skipped
+    assert segments_crossing(ax, ay, bx, by, post).tolist() == [True, False]
+    nothing = Barriers(lines=[shapely.LineString()])
+    assert segments_crossing(ax, ay, bx, by, nothing).tolist() == [False, False]
