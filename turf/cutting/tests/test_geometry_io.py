@@ -172,3 +172,26 @@ def test_segments_crossing_with_point_or_empty_barriers() -> None:
     assert segments_crossing(ax, ay, bx, by, post).tolist() == [True, False]
     nothing = Barriers(lines=[shapely.LineString()])
     assert segments_crossing(ax, ay, bx, by, nothing).tolist() == [False, False]
+
+
+@pytest.mark.parametrize("grid", [False, True])
+def test_hull_candidates_keep_every_hull_vertex(grid: bool) -> None:
+    from turf.cutting.partition import _hull_candidates
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    pts = rng.integers(0, 40, (n, 2)).astype(np.float64) * 10 if grid else rng.random((n, 2))
+    angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
+    c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    order = np.argsort(c * pts[:, 0] + s * pts[:, 1], axis=1, kind="stable")
+    xs, ys = pts[:, 0][order], pts[:, 1][order]
+    second = np.arange(n)[None, :] >= rng.integers(1, n, 24)[:, None]
+    keep = _hull_candidates(c * ys - s * xs, second)
+    assert keep.sum() < 0.2 * keep.size
+    for r in range(24):
+        for half in (~second[r], second[r]):
+            everything = shapely.convex_hull(
+                shapely.multipoints(np.column_stack([xs[r], ys[r]])[half])
+            )
+            kept = np.column_stack([xs[r], ys[r]])[half & keep[r]]
+            assert shapely.equals(shapely.convex_hull(shapely.multipoints(kept)), everything)
