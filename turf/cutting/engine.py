@@ -83,6 +83,9 @@ def cut(
             f"({time.perf_counter() - t0:.2f} s)"
         )
 
+    # The district-wide door index of the overlap repair (an STRtree of every door, a few
+    # hundred MB at 1,000,000 doors) is not needed after the groups: free it before the walks.
+    del owners
     t1 = time.perf_counter()
     say(f"groups cut ({t1 - t0:.2f} s)")
     walks = [order_walk(doors, t, streets=index, barriers=barriers) for t in turf_idx]

@@ -83,6 +83,7 @@ def compute_metrics(
         foreign = label[pi] != poly_idx[hi]
         inside_other[pi[foreign]] = True
         np.add.at(overlap_per, poly_idx[hi[foreign]], 1)
+    del tree, points  # a GEOS point per door: free them before the walk legs
 
     # Walk legs.
     walk_m = np.zeros(k, dtype=np.float64)

@@ -35,6 +35,7 @@ def turf_polygons(
             shapely.linestrings(locs), extend_to=shapely.box(*_bounds(locs, 1000.0)), ordered=True
         )
         cell_arr = np.asarray(shapely.get_parts(cells), dtype=object)
+        del cells  # the collection holds a copy of every cell
         # GEOS can return an empty cell for a location in a degenerate (grid-aligned,
         # cocircular) configuration, which would leave that door uncovered: give it a small
         # disc instead. Such cells overlap their neighbours, so those turfs use a plain union.
