@@ -167,7 +167,11 @@ def synthetic(n: int) -> None:
     # without a trace per string of the generated inputs.
     tracemalloc.start()
     t0 = time.perf_counter()
-    res = cut(doors, target=TARGET, barriers=barriers, streets=streets, progress=print)
+
+    def progress(msg: str) -> None:
+        print(f"{msg} [{_rss_mb():.0f} MB resident]", flush=True)
+
+    res = cut(doors, target=TARGET, barriers=barriers, streets=streets, progress=progress)
     cut_s = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
