@@ -72,18 +72,25 @@ def compute_metrics(
         per = shapely.length(poly)
         pp[~degenerate] = 4.0 * math.pi * shapely.area(poly) / (per * per)
 
-    # Overlap: doors strictly inside another turf's hull.
-    points = shapely.points(np.column_stack([doors.x, doors.y]))
-    tree = shapely.STRtree(points)
+    # Overlap: doors strictly inside another turf's hull. Tested per distinct location (a
+    # GEOS point each; doors share locations), then spread to the doors there.
+    locs, loc_of = unique_locations(doors.x, doors.y)
+    by_loc = np.argsort(loc_of, kind="stable")
+    loc_start = np.searchsorted(loc_of[by_loc], np.arange(len(locs) + 1))
+    tree = shapely.STRtree(shapely.points(locs))
     poly_idx = np.flatnonzero(~degenerate)
     inside_other = np.zeros(n, dtype=bool)
     overlap_per = np.zeros(k, dtype=np.int64)
     if len(poly_idx):
-        hi, pi = tree.query(hulls[poly_idx], predicate="contains_properly")
-        foreign = label[pi] != poly_idx[hi]
-        inside_other[pi[foreign]] = True
-        np.add.at(overlap_per, poly_idx[hi[foreign]], 1)
-    del tree, points  # a GEOS point per door: free them before the walk legs
+        hi, li = tree.query(hulls[poly_idx], predicate="contains_properly")
+        many = loc_start[li + 1] - loc_start[li]
+        hull_of_door = np.repeat(hi, many)
+        first = np.repeat(loc_start[li] - (np.cumsum(many) - many), many)
+        door = by_loc[np.arange(len(hull_of_door)) + first]
+        foreign = label[door] != poly_idx[hull_of_door]
+        inside_other[door[foreign]] = True
+        np.add.at(overlap_per, poly_idx[hull_of_door[foreign]], 1)
+    del tree  # a GEOS point per location: free them before the walk legs
 
     # Walk legs.
     walk_m = np.zeros(k, dtype=np.float64)
