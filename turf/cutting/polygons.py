@@ -62,7 +62,9 @@ def turf_polygons(
     hulls[:] = None
     present = count > 0
     if present.any():
-        lines = shapely.linestrings(locs[hull_loc[by_turf]], indices=hull_turf[by_turf])
+        # Dense indices: a turf without doors has no linestring.
+        dense = np.searchsorted(np.flatnonzero(present), hull_turf[by_turf])
+        lines = shapely.linestrings(locs[hull_loc[by_turf]], indices=dense)
         hulls[present] = shapely.buffer(shapely.convex_hull(lines), BUFFER_M, quad_segs=2)
     cover = _cells_union(cell_arr, degenerate, pair_loc, starts)
     polys = np.empty(k, dtype=object)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from turf.cutting import CutError, DoorSet, compute_metrics
+from turf.cutting import CutError, DoorSet, compute_metrics, turf_polygons
 from turf.cutting.geometry import (
     components,
     delaunay_edges,
@@ -195,3 +195,22 @@ def test_hull_candidates_keep_every_hull_vertex(grid: bool) -> None:
             )
             kept = np.column_stack([xs[r], ys[r]])[half & keep[r]]
             assert shapely.equals(shapely.convex_hull(shapely.multipoints(kept)), everything)
+
+
+def test_turf_polygons_with_an_empty_turf_between_others() -> None:
+    n = 6
+    doors = DoorSet(
+        ids=[str(i) for i in range(n)],
+        x=np.array([0.0, 10.0, 0.0, 100.0, 110.0, 100.0]),
+        y=np.array([0.0, 0.0, 10.0, 0.0, 0.0, 10.0]),
+        building=[""] * n,
+        street=[""] * n,
+        number=[""] * n,
+        units=np.ones(n, dtype=np.int64),
+    )
+    polys = turf_polygons(doors, [[0, 1, 2], [], [3], [4, 5]])
+    assert polys[1].is_empty
+    points = shapely.points(doors.x, doors.y)
+    for t, own in enumerate([[0, 1, 2], [], [3], [4, 5]]):
+        inside = {i for i in range(n) if polys[t].contains(points[i])}
+        assert inside == set(own)
