@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from turf.cutting.geometry import components, unique_locations, walkable_edges
-from turf.cutting.metrics import compute_metrics, max_turf_size
+from turf.cutting.metrics import compute_metrics, group_codes, max_turf_size
 from turf.cutting.overlap import Owners, join_stray_locations, repair_overlap
 from turf.cutting.partition import bisect
 from turf.cutting.polygons import turf_polygons
@@ -52,14 +52,7 @@ def cut(
     say = progress or (lambda _msg: None)
 
     group_names = sorted(set(doors.group)) if doors.group is not None else [""]
-    gcode = (
-        np.searchsorted(
-            np.asarray(group_names, dtype=object).astype(str),
-            np.asarray(doors.group, dtype=object).astype(str),
-        )
-        if doors.group is not None
-        else np.zeros(n, dtype=np.int64)
-    )
+    gcode = group_codes(doors.group) if doors.group is not None else np.zeros(n, dtype=np.int64)
     group_sizes = np.bincount(gcode, minlength=len(group_names))
     if n_turfs is not None:
         k_groups = _largest_remainder(group_sizes.astype(np.float64), n_turfs)
@@ -74,8 +67,10 @@ def cut(
     owners.budget = [int(0.03 * int(k_groups.sum()))]
     turf_idx: list[IntArray] = []
     turf_group: list[str] = []
+    by_group = np.argsort(gcode, kind="stable")
+    group_start = np.concatenate([[0], np.cumsum(group_sizes)])
     for g, name in enumerate(group_names):
-        members = np.flatnonzero(gcode == g)
+        members = by_group[group_start[g] : group_start[g + 1]]
         if len(members) == 0:
             continue
         pieces = _cut_group(
@@ -83,13 +78,26 @@ def cut(
         )
         turf_idx.extend(pieces)
         turf_group.extend([name] * len(pieces))
-        say(f"group {name or '(all)'}: {len(members)} doors -> {len(pieces)} turfs")
+        say(
+            f"group {name or '(all)'}: {len(members)} doors -> {len(pieces)} turfs "
+            f"({time.perf_counter() - t0:.2f} s)"
+        )
 
+    # The district-wide door index of the overlap repair (an STRtree of every door, a few
+    # hundred MB at 1,000,000 doors) is not needed after the groups: free it before the walks.
+    del owners
+    t1 = time.perf_counter()
+    say(f"groups cut ({t1 - t0:.2f} s)")
     walks = [w.tolist() for w in order_walks(doors, turf_idx, streets=index, barriers=barriers)]
-    say(f"walk orders done ({time.perf_counter() - t0:.2f} s)")
+    t2 = time.perf_counter()
+    say(f"walk orders done ({t2 - t1:.2f} s)")
     polys = turf_polygons(doors, walks)
+    t3 = time.perf_counter()
+    say(f"polygons done ({t3 - t2:.2f} s)")
     overall, per_turf = compute_metrics(doors, walks, target=tgt, barriers=barriers)
-    overall["cut_seconds"] = round(time.perf_counter() - t0, 3)
+    t4 = time.perf_counter()
+    say(f"metrics done ({t4 - t3:.2f} s)")
+    overall["cut_seconds"] = round(t4 - t0, 3)
     width = max(3, len(str(len(walks))))
     turfs = [
         TurfCut(

@@ -65,27 +65,32 @@ def compute_metrics(
 
     # Compactness.
     hulls = hulls_of(doors.x[label >= 0], doors.y[label >= 0], label[label >= 0], k)
+    degenerate = shapely.get_type_id(hulls) != 3  # 3: Polygon (None gives -1)
     pp = np.zeros(k, dtype=np.float64)
-    degenerate = np.zeros(k, dtype=bool)
-    for t in range(k):
-        h = hulls[t]
-        if h is None or shapely.get_type_id(h) != 3:  # 3: Polygon
-            degenerate[t] = True
-            continue
-        per = float(shapely.length(h))
-        pp[t] = 4.0 * math.pi * float(shapely.area(h)) / (per * per)
+    if (~degenerate).any():
+        poly = hulls[~degenerate]
+        per = shapely.length(poly)
+        pp[~degenerate] = 4.0 * math.pi * shapely.area(poly) / (per * per)
 
-    # Overlap: doors strictly inside another turf's hull.
-    points = shapely.points(np.column_stack([doors.x, doors.y]))
-    tree = shapely.STRtree(points)
+    # Overlap: doors strictly inside another turf's hull. Tested per distinct location (a
+    # GEOS point each; doors share locations), then spread to the doors there.
+    locs, loc_of = unique_locations(doors.x, doors.y)
+    by_loc = np.argsort(loc_of, kind="stable")
+    loc_start = np.searchsorted(loc_of[by_loc], np.arange(len(locs) + 1))
+    tree = shapely.STRtree(shapely.points(locs))
     poly_idx = np.flatnonzero(~degenerate)
     inside_other = np.zeros(n, dtype=bool)
     overlap_per = np.zeros(k, dtype=np.int64)
     if len(poly_idx):
-        hi, pi = tree.query(hulls[poly_idx], predicate="contains_properly")
-        foreign = label[pi] != poly_idx[hi]
-        inside_other[pi[foreign]] = True
-        np.add.at(overlap_per, poly_idx[hi[foreign]], 1)
+        hi, li = tree.query(hulls[poly_idx], predicate="contains_properly")
+        many = loc_start[li + 1] - loc_start[li]
+        hull_of_door = np.repeat(hi, many)
+        first = np.repeat(loc_start[li] - (np.cumsum(many) - many), many)
+        door = by_loc[np.arange(len(hull_of_door)) + first]
+        foreign = label[door] != poly_idx[hull_of_door]
+        inside_other[door[foreign]] = True
+        np.add.at(overlap_per, poly_idx[hull_of_door[foreign]], 1)
+    del tree  # a GEOS point per location: free them before the walk legs
 
     # Walk legs.
     walk_m = np.zeros(k, dtype=np.float64)
@@ -118,12 +123,7 @@ def compute_metrics(
     cap = max_turf_size(target)
     group_codes = _group_codes(doors)
     bcode = doors.building_codes()
-    split, across = _split_buildings(bcode, group_codes, label, cap)
-    split_per = np.zeros(k, dtype=np.int64)
-    for b in split:
-        for t in np.unique(label[bcode == b]):
-            if t >= 0:
-                split_per[t] += 1
+    split, across, split_per = _split_buildings(bcode, group_codes, label, cap, k)
 
     contiguous = _contiguity(doors, group_codes, label, k, barriers)
 
@@ -171,29 +171,38 @@ def compute_metrics(
 def _group_codes(doors: DoorSet) -> IntArray:
     if doors.group is None:
         return np.zeros(len(doors), dtype=np.int64)
-    _, inv = np.unique(np.asarray(doors.group, dtype=object).astype(str), return_inverse=True)
-    return inv.reshape(-1).astype(np.int64)
+    return group_codes(doors.group)
+
+
+def group_codes(group: Sequence[str]) -> IntArray:
+    """Code per door of its group, the groups numbered in sorted order of their names."""
+    index = {name: i for i, name in enumerate(sorted(set(group)))}
+    return np.fromiter((index[g] for g in group), dtype=np.int64, count=len(group))
 
 
 def _split_buildings(
-    bcode: IntArray, group: IntArray, label: IntArray, cap: int
-) -> tuple[list[int], int]:
+    bcode: IntArray, group: IntArray, label: IntArray, cap: int, k: int
+) -> tuple[list[int], int, IntArray]:
+    """Split buildings (sorted), buildings across groups, split buildings per turf."""
     nb = int(bcode.max()) + 1 if len(bcode) else 0
     size = np.bincount(bcode, minlength=nb)
-    # Distinct (building, group) and (building, group, turf) combinations.
-    bg = np.unique(np.column_stack([bcode, group]), axis=0)
-    groups_per_b = np.bincount(bg[:, 0], minlength=nb)
+    ng = int(group.max()) + 1 if len(group) else 1
+    # Distinct (building, group) and (building, group, turf) combinations, as integer codes.
+    bg = np.unique(bcode * ng + group)
+    groups_per_b = np.bincount(bg // ng, minlength=nb)
     across = int((groups_per_b > 1).sum())
-    bgt = np.unique(np.column_stack([bcode, group, label]), axis=0)
-    turfs_per_bg = np.unique(bgt[:, :2], axis=0, return_counts=True)
-    split = sorted(
-        {
-            int(b)
-            for (b, _g), c in zip(turfs_per_bg[0], turfs_per_bg[1], strict=True)
-            if c > 1 and size[b] <= cap
-        }
-    )
-    return split, across
+    bgt = np.unique((bcode * ng + group) * (k + 1) + (label + 1))
+    bgt_bg = bgt // (k + 1)
+    turfs_per_bg = np.bincount(np.searchsorted(bg, bgt_bg), minlength=len(bg))
+    is_split = (turfs_per_bg > 1) & (size[bg // ng] <= cap)
+    split = np.unique(bg[is_split] // ng)
+    # Per turf: the split buildings it holds part of.
+    split_b = np.zeros(nb, dtype=bool)
+    split_b[split] = True
+    hit = split_b[bgt_bg // ng]  # every turf holding doors of a split building
+    turf = bgt[hit] % (k + 1) - 1
+    split_per = np.bincount(turf[turf >= 0], minlength=k).astype(np.int64)
+    return [int(b) for b in split.tolist()], across, split_per
 
 
 def _contiguity(
@@ -223,7 +232,7 @@ def _contiguity(
         hit = pair_keys[pos] == want
         ncomp, comp = components(len(pair_keys), np.column_stack([src[hit], pos[hit]]))
         del ncomp
-        per_turf_components = np.unique(np.column_stack([pair_turf, comp]), axis=0)
-        counts = np.bincount(per_turf_components[:, 0], minlength=k + 1)
+        per_turf_components = np.unique(pair_turf * (len(pair_keys) + 1) + comp)
+        counts = np.bincount(per_turf_components // (len(pair_keys) + 1), minlength=k + 1)
         ok &= counts[:k] <= 1
     return ok

@@ -87,6 +87,7 @@ class DoorSet:
     number: list[str]
     units: IntArray
     group: list[str] | None = None
+    _bcode: IntArray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -149,7 +150,11 @@ class DoorSet:
         )
 
     def building_codes(self) -> IntArray:
-        """An integer building id per door (empty keys: one building per exact location)."""
+        """An integer building id per door (empty keys: one building per exact location),
+        numbered in order of first appearance. Computed once (read-only array): the cut, the
+        walk and the metrics all ask."""
+        if self._bcode is not None and len(self._bcode) == len(self.ids):
+            return self._bcode
         keys: dict[tuple[str, float, float] | str, int] = {}
         out = np.empty(len(self.ids), dtype=np.int64)
         for i, b in enumerate(self.building):
@@ -159,6 +164,8 @@ class DoorSet:
                 code = len(keys)
                 keys[k] = code
             out[i] = code
+        out.flags.writeable = False
+        self._bcode = out
         return out
 
 
@@ -241,7 +248,7 @@ class Streets:
         cls, features: Sequence[Mapping[str, Any]], projection: LocalProjection
     ) -> Streets:
         names: list[str] = []
-        lines: list[BaseGeometry] = []
+        parts_xy: list[Any] = []
         major: list[bool] = []
         ranges: list[tuple[int, int, int, int]] = []
         for feat in features:
@@ -249,8 +256,14 @@ class Streets:
             if not geom_json:
                 continue
             props = feat.get("properties") or {}
-            geom = shapely.geometry.shape(geom_json)
-            parts = list(geom.geoms) if geom.geom_type == "MultiLineString" else [geom]
+            kind = geom_json.get("type") if isinstance(geom_json, Mapping) else None
+            coords = geom_json.get("coordinates") if isinstance(geom_json, Mapping) else None
+            if kind == "LineString" and isinstance(coords, list):
+                parts: list[Any] = [coords]
+            elif kind == "MultiLineString" and isinstance(coords, list):
+                parts = coords
+            else:
+                continue  # not a line
             name = ""
             for key in ("Street", "Label", "name", "NAME", "street"):
                 if props.get(key):
@@ -264,12 +277,13 @@ class Streets:
                 _as_int(props.get("R_To")),
             )
             for part in parts:
-                if part.geom_type != "LineString" or part.is_empty:
-                    continue
+                if not isinstance(part, list) or len(part) < 2:
+                    continue  # empty (or a single point: not a line)
                 names.append(normalise_street(name))
-                lines.append(projection.forward_geometry(part))
+                parts_xy.append(part)
                 major.append(is_major)
                 ranges.append(rng)
+        lines = _project_lines(parts_xy, projection)
         arr = np.asarray(ranges, dtype=np.int64).reshape(-1, 4)
         return cls(
             names=names,
@@ -280,6 +294,25 @@ class Streets:
             r_from=arr[:, 2],
             r_to=arr[:, 3],
         )
+
+
+def _project_lines(parts: list[Any], projection: LocalProjection) -> list[BaseGeometry]:
+    """LineStrings (in metres) from GeoJSON coordinate lists (lon/lat), in one vectorised call."""
+    if not parts:
+        return []
+    sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    try:
+        flat = np.asarray([xy[:2] for p in parts for xy in p], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CutError(f"A street line has invalid coordinates ({exc}).") from exc
+    if flat.ndim != 2 or flat.shape[1] != 2:
+        raise CutError("A street line has invalid coordinates.")
+    x, y = projection.forward(flat[:, 0], flat[:, 1])
+    geoms = shapely.linestrings(
+        np.column_stack([x, y]), indices=np.repeat(np.arange(len(parts)), sizes)
+    )
+    out: list[BaseGeometry] = geoms.tolist()
+    return out
 
 
 def _as_int(value: Any) -> int:
