@@ -104,6 +104,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -272,7 +273,7 @@ class MergeContext:
     def is_director(self) -> bool:
         return self.membership.role == Role.DIRECTOR
 
-    @property
+    @cached_property
     def clamp_limit(self) -> datetime:
         return self.received_at + timedelta(seconds=settings.SYNC_FUTURE_CLAMP_SECONDS)
 
@@ -543,17 +544,33 @@ class _Scope:
                 )
             return
         in_sql, in_params = _in_list(household_ids)
-        rows = _select(
-            "SELECT d.household_id, a.turf_id, a.created_at, a.ended_at, a.expires_at "
+        joined = (
             f"FROM {Assignment._meta.db_table} a "
             f"JOIN {TurfDoor._meta.db_table} d ON d.turf_id = a.turf_id "
-            f"WHERE a.canvasser_id = %s AND a.campaign_id = %s AND d.household_id {in_sql}",
-            [ctx.user.pk, ctx.campaign_id, *in_params],
+            f"WHERE a.canvasser_id = %s AND a.campaign_id = %s AND d.household_id {in_sql}"
         )
-        for household_id, turf_id, start, end, expires in rows:
-            self.windows.setdefault(household_id, []).append(
-                (turf_id, _aware(start), end and _aware(end), expires and _aware(expires))
+        params = [ctx.user.pk, ctx.campaign_id, *in_params]
+        if connection.vendor == "postgresql":
+            # One row per assignment with its households (not one per door: the window's
+            # times are read and converted once).
+            grouped = _select(
+                "SELECT a.turf_id, a.created_at, a.ended_at, a.expires_at, "
+                f"array_agg(d.household_id) {joined} GROUP BY a.id",
+                params,
             )
+        else:
+            grouped = [
+                (turf_id, start, end, expires, [household_id])
+                for household_id, turf_id, start, end, expires in _select(
+                    "SELECT d.household_id, a.turf_id, a.created_at, a.ended_at, a.expires_at "
+                    + joined,
+                    params,
+                )
+            ]
+        for turf_id, start, end, expires, households in grouped:
+            window = (turf_id, _aware(start), end and _aware(end), expires and _aware(expires))
+            for household_id in households:
+                self.windows.setdefault(household_id, []).append(window)
 
     def authorize(self, household_id: int, turf_id: int | None, when: datetime) -> int | None:
         """The turf the knock counts for (or None for a director without turf); raises
