@@ -63,6 +63,11 @@ knock recorded before a reassignment still lands. Household not in any turf the 
 given -> `unknown_household`; given, but not at that time -> `not_assigned`. Viewers may not
 push (Forbidden).
 
+Answers follow the active script: unknown keys are `unknown_question`; a value the question
+does not accept, or an answer to a question its branching hides (`show_if`: asked only when an
+earlier question of the same attempt got one of the listed answers; the item's `supporter_id`
+counts as the supporter ID question's answer), is `invalid_answer` with the field message.
+
 Contact attempts are append-only. Derived rows are updated with conditional upserts, never
 read-modify-write, so concurrent pushes never lose an update and arrival order does not matter:
 - `SupporterScore` (campaign, person): the attempt with the greatest (effective_time, attempt
@@ -255,7 +260,7 @@ class MergeContext:
     device_id: str
     received_at: datetime
     _result_codes: dict[str, tuple[int, bool, bool]] | None = None
-    _questions: dict[str, tuple[str, frozenset[str]]] | None = None
+    _questions: dict[str, QuestionSpec] | None = None
 
     @property
     def campaign(self) -> Campaign:
@@ -290,26 +295,50 @@ class MergeContext:
             }
         return self._result_codes
 
-    def questions(self) -> dict[str, tuple[str, frozenset[str]]]:
-        """The active script's questions: key -> (kind, option values)."""
+    def questions(self) -> dict[str, QuestionSpec]:
+        """The active script's questions by key (one query, on the first item with answers)."""
         if self._questions is None:
+            kinds: dict[str, tuple[str, str | None]] = {}
             options: dict[str, set[str]] = {}
-            kinds: dict[str, str] = {}
-            for key, kind, value in _active_question_rows(campaign_id=self.campaign_id):
-                kinds[key] = kind
-                bucket = options.setdefault(key, set())
+            show_if_options: dict[str, set[str]] = {}
+            for key, kind, value, parent, shown_for in _active_question_rows(
+                campaign_id=self.campaign_id
+            ):
+                kinds[key] = (kind, parent)
                 if value is not None:
-                    bucket.add(value)
-            self._questions = {k: (kinds[k], frozenset(options[k])) for k in kinds}
+                    options.setdefault(key, set()).add(value)
+                if shown_for is not None:
+                    show_if_options.setdefault(key, set()).add(shown_for)
+            self._questions = {
+                key: QuestionSpec(
+                    kind,
+                    frozenset(options.get(key, ())),
+                    parent,
+                    frozenset(show_if_options.get(key, ())),
+                )
+                for key, (kind, parent) in kinds.items()
+            }
         return self._questions
 
 
-def _active_question_rows(*, campaign_id: int) -> Iterable[tuple[str, str, str | None]]:
+class QuestionSpec(NamedTuple):
+    kind: str
+    options: frozenset[str]
+    # Branching: asked only when the `show_if` question's answer is one of `show_if_options`.
+    show_if: str | None
+    show_if_options: frozenset[str]
+
+
+def _active_question_rows(
+    *, campaign_id: int
+) -> Iterable[tuple[str, str, str | None, str | None, str | None]]:
     from canvass.models import Question
 
     return Question.objects.filter(
         script__campaign_id=campaign_id, script__is_active=True
-    ).values_list("key", "kind", "options__value")
+    ).values_list(
+        "key", "kind", "options__value", "show_if_question__key", "show_if_options__value"
+    )
 
 
 def merge_context_build(
@@ -888,7 +917,7 @@ def _parse_answers(ctx: MergeContext, value: Any) -> tuple[dict[str, Any], int |
                 f"Question {key[:60]!r} is not in the campaign's active script.",
                 {"answers": [f"Unknown question {key[:60]!r}."]},
             )
-        kind, options = spec
+        kind, options = spec.kind, spec.options
 
         def bad(message: str, key: str = key) -> ItemRejected:
             return ItemRejected(
@@ -931,6 +960,44 @@ def _parse_answers(ctx: MergeContext, value: Any) -> tuple[dict[str, Any], int |
     return clean, supporter
 
 
+def _answer_values(answer: Any) -> set[str]:
+    """An answer as the option values it picked (yes/no as "yes"/"no")."""
+    if isinstance(answer, bool):
+        return {"yes" if answer else "no"}
+    if isinstance(answer, list):
+        return {str(v) for v in answer}
+    return {str(answer)}
+
+
+def _check_show_if(ctx: MergeContext, answers: dict[str, Any], supporter_id: int | None) -> None:
+    """Branching: an answer to a question the script shows only after a given answer to an
+    earlier one (`show_if`) needs that answer in the same attempt (the item's `supporter_id`
+    counts as the supporter ID question's answer). Otherwise `invalid_answer`: the canvasser
+    was never asked it. A `show_if` without options needs the earlier question answered."""
+    questions = ctx.questions()
+    for key in answers:
+        spec = questions[key]
+        if spec.show_if is None:
+            continue
+        given = answers.get(spec.show_if)
+        parent = questions.get(spec.show_if)
+        if given is None and parent is not None and parent.kind == QuestionKind.SUPPORTER_ID:
+            given = supporter_id
+        if given is not None and (
+            not spec.show_if_options or _answer_values(given) & spec.show_if_options
+        ):
+            continue
+        wanted = (
+            f"answered with one of {', '.join(sorted(spec.show_if_options))}"
+            if spec.show_if_options
+            else "answered"
+        )
+        message = f"only asked when {spec.show_if!r} is {wanted}."
+        raise ItemRejected(
+            R_INVALID_ANSWER, f"Answer to {key!r}: {message}", {"answers": [f"{key}: {message}"]}
+        )
+
+
 def _contact_parse(ctx: MergeContext, index: int, item: dict[str, Any]) -> _Contact:
     _, client_id, device_time = _check_envelope(item)
     household_id = _parse_int(item.get("household"), "household")
@@ -953,6 +1020,8 @@ def _contact_parse(ctx: MergeContext, index: int, item: dict[str, Any]) -> _Cont
     supporter_id = supporter_id if supporter_id is not None else answered_score
     if supporter_id is not None and person_ref is None:
         raise _invalid("person", "Required with a supporter ID: a score belongs to a person.")
+    if answers:
+        _check_show_if(ctx, answers, supporter_id)
     notes = _parse_str(item.get("notes"), "notes", max_length=MAX_NOTES)
     gps = _parse_gps(item.get("gps"))
     effective, clamped = _effective(ctx, device_time)
