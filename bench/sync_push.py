@@ -142,8 +142,9 @@ def make_batches(device: dict, n_batches: int, size: int) -> list[bytes]:
 
 class ServerCpu:
     """CPU seconds (user + system) used by the server side: the gunicorn workers and the
-    PostgreSQL backends serving the bench database. On a shared machine wall-clock rates
-    follow the other jobs; CPU per batch does not."""
+    PostgreSQL client backends serving the bench database (not autovacuum, the WAL writer or
+    the checkpointer). On a shared machine wall-clock rates follow the other jobs; CPU per
+    request much less so."""
 
     def __init__(self, server_pid: int, db: str) -> None:
         self.server_pid = server_pid
@@ -167,7 +168,9 @@ class ServerCpu:
             backends = [
                 row[0]
                 for row in admin.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.db]
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = %s AND backend_type = 'client backend'",
+                    [self.db],
                 )
             ]
         return sum(map(self._cpu, workers)), sum(map(self._cpu, backends))
