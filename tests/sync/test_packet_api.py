@@ -334,6 +334,31 @@ def test_it_hides_the_packet_once_the_assignment_expired(turf, canvasser, client
     assert client_for(canvasser).get(url(turf)).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("start", "expires", "ended", "status", "visible"),
+    [
+        (-1, None, None, "published", True),
+        (-1, 1, 1, "published", True),
+        (1, None, None, "published", False),  # not started yet
+        (-3, None, -1, "published", False),  # ended (reassigned)
+        (-3, -1, None, "published", False),  # expired
+        (-1, None, None, "draft", False),  # the turf is no longer published
+    ],
+)
+def test_it_serves_the_packet_only_while_the_assignment_is_in_force(
+    turf, canvasser, client_for, start, expires, ended, status, visible
+):
+    def days(n):
+        return None if n is None else timezone.now() + timedelta(days=n)
+
+    assign(turf, canvasser, start=days(start), expires=days(expires), ended=days(ended))
+    type(turf).objects.filter(pk=turf.pk).update(status=status)
+
+    response = client_for(canvasser).get(url(turf))
+
+    assert response.status_code == (200 if visible else 404)
+
+
 def test_it_hides_the_packet_from_an_outsider(assigned_turf, outsider, client_for):
     assert client_for(outsider).get(url(assigned_turf)).status_code == 404
 
