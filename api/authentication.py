@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from canvass.rows import RowModel
+from canvass.rows import RowModel, prepared_cursor
 
 _TOKEN = RowModel(Token, "t")
 _USER = RowModel(get_user_model(), "u")
@@ -27,7 +26,7 @@ _SQL = (
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_SQL, [key])
             row = cursor.fetchone()
         if row is None:

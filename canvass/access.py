@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from canvass.errors import Forbidden, NotFound
 from canvass.models import Campaign, Membership, Organization, Person, Role, Team
-from canvass.rows import RowModel
+from canvass.rows import RowModel, prepared_cursor
 from turf.models import Assignment, District, Household, Turf, TurfDoor, TurfStatus
 from turf.selectors import HouseholdIdRow
 
@@ -91,7 +91,7 @@ def _membership_fetch(user: User, campaign_pk: int) -> Membership | None:
     queryset cost ~1.5 ms of CPU to build, bench/README.md ## Sync)."""
     if campaign_pk not in _BIGINT:
         return None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_MEMBERSHIP_SQL, [user.pk, campaign_pk])
         row = cursor.fetchone()
     if row is None:
@@ -247,7 +247,7 @@ def _turf_fetch(user: User, pk: int) -> Turf | None:
     """The turf with its campaign, when the user is a member of that campaign."""
     if pk not in _BIGINT:
         return None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_TURF_SQL, [pk, user.pk])
         row = cursor.fetchone()
     if row is None:
@@ -259,7 +259,7 @@ def _turf_fetch(user: User, pk: int) -> Turf | None:
 
 def _turf_assigned_now(membership: Membership, turf_id: int) -> bool:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _TURF_ASSIGNED_SQL,
             [

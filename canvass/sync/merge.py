@@ -140,6 +140,7 @@ from canvass.models import (
     SyncLedgerEntry,
     VolunteerSignup,
 )
+from canvass.rows import prepared_cursor
 from turf.models import Assignment, Household, Turf, TurfDoor
 
 PUSH_ROLES = frozenset({Role.DIRECTOR, Role.ORGANIZER, Role.CANVASSER})
@@ -526,7 +527,7 @@ def _select(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Rows of a raw read. The batch path's reads are raw SQL (like its writes): building and
     compiling the equivalent querysets cost ~4 ms of CPU per batch on the bench machine,
     a fifth of a small push (bench/README.md ## Sync)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
@@ -1391,7 +1392,7 @@ def _contacts_write_pg(ctx: MergeContext, rows: Sequence[_Attempt]) -> set[uuid.
         "received": ctx.received_at,
         "now": timezone.now(),
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CONTACTS_WRITE_SQL, params)
         return {_as_uuid(row[0]) for row in cursor.fetchall()}
 

@@ -4,10 +4,12 @@ canvass.access): they answer exactly as DRF's token lookup and `select_related` 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from canvass.access import membership_require
 from canvass.errors import NotFound
+from canvass.rows import prepared_cursor
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +61,36 @@ def test_it_loads_a_membership_without_a_team(director, campaign):
 def test_it_answers_not_found_for_an_id_out_of_range(director, campaign_id):
     with pytest.raises(NotFound):
         membership_require(user=director, campaign_id=campaign_id)
+
+
+def test_the_hot_reads_answer_the_same_once_prepared(organizer, campaign, team, client_for):
+    """On PostgreSQL the token and membership reads run on a server-binding cursor, prepared
+    by psycopg after `prepare_threshold` runs on the connection; the answers (aware datetimes
+    included) stay those of the first, unprepared runs."""
+    client = client_for(organizer)
+    first = membership_require(user=organizer, campaign_id=campaign.pk)
+    for _ in range(8):
+        assert client.get("/api/me/").status_code == 200
+        again = membership_require(user=organizer, campaign_id=campaign.pk)
+        assert (again.pk, again.campaign.created_at, again.campaign.organization_id) == (
+            first.pk,
+            first.campaign.created_at,
+            first.campaign.organization_id,
+        )
+        assert again.campaign.created_at.utcoffset() is not None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [row[0] for row in cursor.fetchall()]
+        assert any(s.startswith('SELECT t."key"') for s in prepared)
+        assert any(s.startswith('SELECT m."id"') for s in prepared)
+
+
+def test_a_prepared_cursor_is_a_plain_cursor_off_postgresql_and_logs_its_queries(
+    django_assert_num_queries,
+):
+    with django_assert_num_queries(1), prepared_cursor() as cursor:
+        cursor.execute("SELECT %s", [7])
+        assert cursor.fetchone() == (7,)
+    if connection.vendor != "postgresql":
+        assert type(prepared_cursor().cursor) is type(connection.cursor().cursor)
