@@ -19,15 +19,21 @@ from api.errors import ApiError
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
+    """Whether any value sits deeper than `limit` (the top-level value is at depth 1).
+
+    Only containers are visited (a 100-item batch holds ~1,500 scalars): a non-empty
+    container at depth `limit` has children deeper than the limit."""
+    if limit < 1:
+        return True
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        children = item.values() if isinstance(item, dict) else item
+        if depth >= limit:
+            if children:
+                return True
+            continue
+        stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
     return False
 
 

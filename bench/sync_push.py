@@ -140,7 +140,45 @@ def make_batches(device: dict, n_batches: int, size: int) -> list[bytes]:
     return bodies
 
 
-def run_level(port: int, devices: list[dict], batches_each: int, size: int) -> dict:
+class ServerCpu:
+    """CPU seconds (user + system) used by the server side: the gunicorn workers and the
+    PostgreSQL client backends serving the bench database (not autovacuum, the WAL writer or
+    the checkpointer). On a shared machine wall-clock rates follow the other jobs; CPU per
+    request much less so."""
+
+    def __init__(self, server_pid: int, db: str) -> None:
+        self.server_pid = server_pid
+        self.db = db
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _cpu(self, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    def split(self) -> tuple[float, float]:
+        """(gunicorn workers, PostgreSQL backends) CPU seconds so far."""
+        import psycopg
+
+        children = Path(f"/proc/{self.server_pid}/task/{self.server_pid}/children")
+        workers = [int(p) for p in children.read_text().split()] + [self.server_pid]
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
+            backends = [
+                row[0]
+                for row in admin.execute(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = %s AND backend_type = 'client backend'",
+                    [self.db],
+                )
+            ]
+        return sum(map(self._cpu, workers)), sum(map(self._cpu, backends))
+
+
+def run_level(
+    port: int, devices: list[dict], batches_each: int, size: int, cpu: ServerCpu | None = None
+) -> dict:
     latencies: list[float] = []
     lock = threading.Lock()
     errors: list[str] = []
@@ -173,13 +211,18 @@ def run_level(port: int, devices: list[dict], batches_each: int, size: int) -> d
     threads = [threading.Thread(target=client, args=w) for w in work]
     for t in threads:
         t.start()
+    before = cpu.split() if cpu else (0.0, 0.0)
     barrier.wait()
     started = time.perf_counter()
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    after = cpu.split() if cpu else (0.0, 0.0)
     items = len(devices) * batches_each * size
+    requests = len(devices) * batches_each
     return {
+        "app_cpu": (after[0] - before[0]) / requests * 1000,
+        "db_cpu": (after[1] - before[1]) / requests * 1000,
         "items": items,
         "wall": wall,
         "rate": items / wall,
@@ -309,6 +352,7 @@ def main() -> None:
         )
         wait_for(args.port, server)
         run_level(args.port, devices[:4], 2, 10)  # warm-up: workers, connections, caches
+        cpu = ServerCpu(server.pid, db)
 
         rows = []
         plan = [(1, 40), (10, 8), (50, 4)]
@@ -318,7 +362,7 @@ def main() -> None:
                 (
                     f"batch push, {args.batch} items/request",
                     concurrency,
-                    run_level(args.port, devices[:concurrency], batches_each, args.batch),
+                    run_level(args.port, devices[:concurrency], batches_each, args.batch, cpu),
                 )
             )
             print(
@@ -334,7 +378,7 @@ def main() -> None:
                 (
                     "naive: 1 item/request",
                     concurrency,
-                    run_level(args.port, devices[:concurrency], requests_each, 1),
+                    run_level(args.port, devices[:concurrency], requests_each, 1, cpu),
                 )
             )
             print(
@@ -349,12 +393,17 @@ def main() -> None:
         load_after = os.getloadavg()
 
         print()
-        print("| peer | devices | items | items/s | p50 batch | p95 batch | errors |")
-        print("|---|---|---|---|---|---|---|")
+        print(
+            "| peer | devices | items | items/s | p50 batch | p95 batch "
+            "| server CPU per request (app + db) | errors |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
         for name, concurrency, r in rows:
             print(
                 f"| {name} | {concurrency} | {r['items']} | {r['rate']:,.0f} "
-                f"| {r['p50']:.0f} ms | {r['p95']:.0f} ms | {len(r['errors'])} |"
+                f"| {r['p50']:.0f} ms | {r['p95']:.0f} ms "
+                f"| {r['app_cpu'] + r['db_cpu']:.1f} ms ({r['app_cpu']:.1f} + {r['db_cpu']:.1f}) "
+                f"| {len(r['errors'])} |"
             )
         print()
         print(

@@ -23,12 +23,14 @@ from datetime import datetime
 from typing import TypedDict
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from canvass.errors import Forbidden, NotFound
-from canvass.models import Campaign, Membership, Person, Role
-from turf.models import Assignment, District, Household, Turf, TurfDoor
+from canvass.models import Campaign, Membership, Organization, Person, Role, Team
+from canvass.rows import RowModel, prepared_cursor
+from turf.models import Assignment, District, Household, Turf, TurfDoor, TurfStatus
 from turf.selectors import HouseholdIdRow
 
 # The request user: the project's user model (what user foreign keys point to) or anonymous.
@@ -60,15 +62,48 @@ def membership_require(
         campaign_pk = int(campaign_id)
     except (TypeError, ValueError):
         raise NotFound("Campaign not found.") from None
-    membership = (
-        Membership.objects.select_related("campaign", "campaign__organization", "team", "user")
-        .filter(user=user, campaign_id=campaign_pk)
-        .first()
-    )
+    membership = _membership_fetch(user, campaign_pk)
     if membership is None:
         raise NotFound("Campaign not found.")
     if membership.role not in roles:
         raise Forbidden(f"Your role ({membership.role}) may not do this in this campaign.")
+    return membership
+
+
+_MEMBERSHIP = RowModel(Membership, "m")
+_CAMPAIGN = RowModel(Campaign, "c")
+_ORGANIZATION = RowModel(Organization, "o")
+_TEAM = RowModel(Team, "t")
+_MEMBERSHIP_SQL = (
+    f"SELECT {_MEMBERSHIP.select}, {_CAMPAIGN.select}, {_ORGANIZATION.select}, {_TEAM.select} "
+    f"FROM {Membership._meta.db_table} m "
+    f"JOIN {Campaign._meta.db_table} c ON c.id = m.campaign_id "
+    f"JOIN {Organization._meta.db_table} o ON o.id = c.organization_id "
+    f"LEFT JOIN {Team._meta.db_table} t ON t.id = m.team_id "
+    "WHERE m.user_id = %s AND m.campaign_id = %s"
+)
+_BIGINT = range(-(2**63), 2**63)
+
+
+def _membership_fetch(user: User, campaign_pk: int) -> Membership | None:
+    """The membership with its campaign, organization and team (and `user` as its user): what
+    `select_related` would give, from one raw statement (every request makes it; the ORM
+    queryset cost ~1.5 ms of CPU to build, bench/README.md ## Sync)."""
+    if campaign_pk not in _BIGINT:
+        return None
+    with prepared_cursor() as cursor:
+        cursor.execute(_MEMBERSHIP_SQL, [user.pk, campaign_pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    membership = _MEMBERSHIP.build(row)
+    campaign = _CAMPAIGN.build(row, _MEMBERSHIP.width)
+    offset = _MEMBERSHIP.width + _CAMPAIGN.width
+    campaign.organization = _ORGANIZATION.build(row, offset)
+    membership.campaign = campaign
+    team_start = offset + _ORGANIZATION.width
+    membership.team = _TEAM.build(row, team_start) if row[team_start] is not None else None
+    membership.user = user
     return membership
 
 
@@ -177,21 +212,64 @@ def turf_for_user(
         pk = int(turf_id)
     except (TypeError, ValueError):
         raise NotFound("Turf not found.") from None
-    turf = (
-        Turf.objects.filter(pk=pk, campaign__memberships__user=user)
-        .select_related("campaign")
-        .first()
-        if user.is_authenticated
-        else None
-    )
+    turf = _turf_fetch(user, pk) if user.is_authenticated else None
     if turf is None:
         raise NotFound("Turf not found.")
     membership = membership_require(user=user, campaign_id=turf.campaign_id, roles=ALL_ROLES)
-    if (
-        membership.role == Role.CANVASSER
-        and not turfs_visible_to(membership).filter(pk=pk).exists()
-    ):
+    if membership.role == Role.CANVASSER and not _turf_assigned_now(membership, pk):
         raise NotFound("Turf not found.")
     if membership.role not in roles:
         raise Forbidden(f"Your role ({membership.role}) may not do this in this campaign.")
     return turf, membership
+
+
+# `turf_for_user` runs on every packet fetch: its reads are raw statements (the querysets cost
+# more to build than to run, bench/README.md ## Sync), returning what the ORM would.
+_TURF = RowModel(Turf, "t")
+_TURF_CAMPAIGN = RowModel(Campaign, "c")
+_TURF_SQL = (
+    f"SELECT {_TURF.select}, {_TURF_CAMPAIGN.select} FROM {Turf._meta.db_table} t "
+    f"JOIN {Campaign._meta.db_table} c ON c.id = t.campaign_id "
+    f"WHERE t.id = %s AND EXISTS (SELECT 1 FROM {Membership._meta.db_table} m "
+    "WHERE m.campaign_id = t.campaign_id AND m.user_id = %s)"
+)
+# `turfs_visible_to(membership).filter(pk=...).exists()` for a canvasser: an assignment of
+# theirs in force now (`Assignment.objects.active_at`) to this published turf of the campaign.
+_TURF_ASSIGNED_SQL = (
+    f"SELECT 1 FROM {Assignment._meta.db_table} a JOIN {Turf._meta.db_table} t "
+    "ON t.id = a.turf_id WHERE a.canvasser_id = %s AND a.turf_id = %s AND t.campaign_id = %s "
+    "AND t.status = %s AND a.created_at <= %s AND (a.ended_at IS NULL OR a.ended_at > %s) "
+    "AND (a.expires_at IS NULL OR a.expires_at > %s) LIMIT 1"
+)
+
+
+def _turf_fetch(user: User, pk: int) -> Turf | None:
+    """The turf with its campaign, when the user is a member of that campaign."""
+    if pk not in _BIGINT:
+        return None
+    with prepared_cursor() as cursor:
+        cursor.execute(_TURF_SQL, [pk, user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    turf = _TURF.build(row)
+    turf.campaign = _TURF_CAMPAIGN.build(row, _TURF.width)
+    return turf
+
+
+def _turf_assigned_now(membership: Membership, turf_id: int) -> bool:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _TURF_ASSIGNED_SQL,
+            [
+                membership.user_id,
+                turf_id,
+                membership.campaign_id,
+                TurfStatus.PUBLISHED.value,
+                now,
+                now,
+                now,
+            ],
+        )
+        return cursor.fetchone() is not None

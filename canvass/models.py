@@ -299,11 +299,19 @@ class ContactAttempt(models.Model):
     """
 
     id = models.UUIDField(primary_key=True)
+    # No single-column index on campaign or turf (db_index=False, as on the other tables the
+    # batch push writes): the composite indexes in Meta start with them, and each index is one
+    # more insert per knock (bench/README.md ## Sync).
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="contact_attempts"
+        Campaign, on_delete=models.CASCADE, related_name="contact_attempts", db_index=False
     )
     turf = models.ForeignKey(
-        "turf.Turf", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "turf.Turf",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     household = models.ForeignKey(
         "turf.Household", on_delete=models.PROTECT, related_name="contact_attempts"
@@ -353,8 +361,9 @@ class ContactAttempt(models.Model):
 class SupporterScore(models.Model):
     """A person's current 1-5 score in a campaign, derived from contact attempts only."""
 
+    # Indexed by supporter_score_unique (campaign, person).
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="supporter_scores"
+        Campaign, on_delete=models.CASCADE, related_name="supporter_scores", db_index=False
     )
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="supporter_scores")
     score = models.PositiveSmallIntegerField()
@@ -375,8 +384,9 @@ class SupporterScore(models.Model):
 class HouseholdResult(models.Model):
     """The latest knock at a door in a campaign (by effective time), kept for packets and re-cuts."""
 
+    # Indexed by household_result_unique (campaign, household).
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="household_results"
+        Campaign, on_delete=models.CASCADE, related_name="household_results", db_index=False
     )
     household = models.ForeignKey(
         "turf.Household", on_delete=models.CASCADE, related_name="results"
@@ -489,7 +499,10 @@ class SyncLedgerEntry(models.Model):
     """
 
     client_id = models.UUIDField(primary_key=True)
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # Indexed by (campaign, received_at) below.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=SyncItemKind.choices)
     content_hash = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64)

@@ -132,6 +132,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side prepared statements for the hot raw statements that ask for them
+    # (`canvass.rows.prepared_cursor`: token, membership, batch push): psycopg prepares a
+    # statement on its Nth execution on a connection, after which PostgreSQL skips parsing
+    # and, with a generic plan, planning. Django's ORM cursors bind client-side and are never
+    # prepared. 0 turns it off (e.g. behind a transaction-pooling PgBouncer older than 1.21).
+    _prepare_threshold = env_int("DB_PREPARE_THRESHOLD", 5)
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare_threshold or None
 # No ATOMIC_REQUESTS: services open their own explicit transactions.
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -171,7 +180,7 @@ API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

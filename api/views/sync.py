@@ -18,7 +18,7 @@ from canvass.access import team_turf_ids, turf_for_user
 from canvass.errors import Forbidden
 from canvass.models import Membership, Role
 from canvass.sync.merge import batch_too_large, sync_batch_merge
-from canvass.sync.packets import turf_packet_body, turf_packet_version
+from canvass.sync.packets import turf_packet_body, turf_packet_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +59,13 @@ class TurfPacketView(APIView):
             raise Forbidden("Organizers get the packets of their team's turfs only.")
         # The ETag comes first (one query): a revalidation never builds the body, and a
         # repeat fetch takes it from the cache.
-        etag = turf_packet_version(turf=turf, membership=membership)
+        etag, fingerprints = turf_packet_stamp(turf=turf, membership=membership)
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = HttpResponse(status=304)
         else:
-            body = turf_packet_body(turf=turf, membership=membership, etag=etag)
+            body = turf_packet_body(
+                turf=turf, membership=membership, etag=etag, fingerprints=fingerprints
+            )
             response = HttpResponse(body, content_type="application/json")
         response["ETag"] = etag
         # A packet holds voter data: never in a shared cache; revalidate every time.

@@ -63,6 +63,11 @@ knock recorded before a reassignment still lands. Household not in any turf the 
 given -> `unknown_household`; given, but not at that time -> `not_assigned`. Viewers may not
 push (Forbidden).
 
+Answers follow the active script: unknown keys are `unknown_question`; a value the question
+does not accept, or an answer to a question its branching hides (`show_if`: asked only when an
+earlier question of the same attempt got one of the listed answers; the item's `supporter_id`
+counts as the supporter ID question's answer), is `invalid_answer` with the field message.
+
 Contact attempts are append-only. Derived rows are updated with conditional upserts, never
 read-modify-write, so concurrent pushes never lose an update and arrival order does not matter:
 - `SupporterScore` (campaign, person): the attempt with the greatest (effective_time, attempt
@@ -104,6 +109,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -134,6 +140,7 @@ from canvass.models import (
     SyncLedgerEntry,
     VolunteerSignup,
 )
+from canvass.rows import prepared_cursor
 from turf.models import Assignment, Household, Turf, TurfDoor
 
 PUSH_ROLES = frozenset({Role.DIRECTOR, Role.ORGANIZER, Role.CANVASSER})
@@ -254,7 +261,7 @@ class MergeContext:
     device_id: str
     received_at: datetime
     _result_codes: dict[str, tuple[int, bool, bool]] | None = None
-    _questions: dict[str, tuple[str, frozenset[str]]] | None = None
+    _questions: dict[str, QuestionSpec] | None = None
 
     @property
     def campaign(self) -> Campaign:
@@ -272,7 +279,7 @@ class MergeContext:
     def is_director(self) -> bool:
         return self.membership.role == Role.DIRECTOR
 
-    @property
+    @cached_property
     def clamp_limit(self) -> datetime:
         return self.received_at + timedelta(seconds=settings.SYNC_FUTURE_CLAMP_SECONDS)
 
@@ -289,26 +296,50 @@ class MergeContext:
             }
         return self._result_codes
 
-    def questions(self) -> dict[str, tuple[str, frozenset[str]]]:
-        """The active script's questions: key -> (kind, option values)."""
+    def questions(self) -> dict[str, QuestionSpec]:
+        """The active script's questions by key (one query, on the first item with answers)."""
         if self._questions is None:
+            kinds: dict[str, tuple[str, str | None]] = {}
             options: dict[str, set[str]] = {}
-            kinds: dict[str, str] = {}
-            for key, kind, value in _active_question_rows(campaign_id=self.campaign_id):
-                kinds[key] = kind
-                bucket = options.setdefault(key, set())
+            show_if_options: dict[str, set[str]] = {}
+            for key, kind, value, parent, shown_for in _active_question_rows(
+                campaign_id=self.campaign_id
+            ):
+                kinds[key] = (kind, parent)
                 if value is not None:
-                    bucket.add(value)
-            self._questions = {k: (kinds[k], frozenset(options[k])) for k in kinds}
+                    options.setdefault(key, set()).add(value)
+                if shown_for is not None:
+                    show_if_options.setdefault(key, set()).add(shown_for)
+            self._questions = {
+                key: QuestionSpec(
+                    kind,
+                    frozenset(options.get(key, ())),
+                    parent,
+                    frozenset(show_if_options.get(key, ())),
+                )
+                for key, (kind, parent) in kinds.items()
+            }
         return self._questions
 
 
-def _active_question_rows(*, campaign_id: int) -> Iterable[tuple[str, str, str | None]]:
+class QuestionSpec(NamedTuple):
+    kind: str
+    options: frozenset[str]
+    # Branching: asked only when the `show_if` question's answer is one of `show_if_options`.
+    show_if: str | None
+    show_if_options: frozenset[str]
+
+
+def _active_question_rows(
+    *, campaign_id: int
+) -> Iterable[tuple[str, str, str | None, str | None, str | None]]:
     from canvass.models import Question
 
     return Question.objects.filter(
         script__campaign_id=campaign_id, script__is_active=True
-    ).values_list("key", "kind", "options__value")
+    ).values_list(
+        "key", "kind", "options__value", "show_if_question__key", "show_if_options__value"
+    )
 
 
 def merge_context_build(
@@ -496,7 +527,7 @@ def _select(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Rows of a raw read. The batch path's reads are raw SQL (like its writes): building and
     compiling the equivalent querysets cost ~4 ms of CPU per batch on the bench machine,
     a fifth of a small push (bench/README.md ## Sync)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
@@ -543,17 +574,33 @@ class _Scope:
                 )
             return
         in_sql, in_params = _in_list(household_ids)
-        rows = _select(
-            "SELECT d.household_id, a.turf_id, a.created_at, a.ended_at, a.expires_at "
+        joined = (
             f"FROM {Assignment._meta.db_table} a "
             f"JOIN {TurfDoor._meta.db_table} d ON d.turf_id = a.turf_id "
-            f"WHERE a.canvasser_id = %s AND a.campaign_id = %s AND d.household_id {in_sql}",
-            [ctx.user.pk, ctx.campaign_id, *in_params],
+            f"WHERE a.canvasser_id = %s AND a.campaign_id = %s AND d.household_id {in_sql}"
         )
-        for household_id, turf_id, start, end, expires in rows:
-            self.windows.setdefault(household_id, []).append(
-                (turf_id, _aware(start), end and _aware(end), expires and _aware(expires))
+        params = [ctx.user.pk, ctx.campaign_id, *in_params]
+        if connection.vendor == "postgresql":
+            # One row per assignment with its households (not one per door: the window's
+            # times are read and converted once).
+            grouped = _select(
+                "SELECT a.turf_id, a.created_at, a.ended_at, a.expires_at, "
+                f"array_agg(d.household_id) {joined} GROUP BY a.id",
+                params,
             )
+        else:
+            grouped = [
+                (turf_id, start, end, expires, [household_id])
+                for household_id, turf_id, start, end, expires in _select(
+                    "SELECT d.household_id, a.turf_id, a.created_at, a.ended_at, a.expires_at "
+                    + joined,
+                    params,
+                )
+            ]
+        for turf_id, start, end, expires, households in grouped:
+            window = (turf_id, _aware(start), end and _aware(end), expires and _aware(expires))
+            for household_id in households:
+                self.windows.setdefault(household_id, []).append(window)
 
     def authorize(self, household_id: int, turf_id: int | None, when: datetime) -> int | None:
         """The turf the knock counts for (or None for a director without turf); raises
@@ -871,7 +918,7 @@ def _parse_answers(ctx: MergeContext, value: Any) -> tuple[dict[str, Any], int |
                 f"Question {key[:60]!r} is not in the campaign's active script.",
                 {"answers": [f"Unknown question {key[:60]!r}."]},
             )
-        kind, options = spec
+        kind, options = spec.kind, spec.options
 
         def bad(message: str, key: str = key) -> ItemRejected:
             return ItemRejected(
@@ -914,6 +961,44 @@ def _parse_answers(ctx: MergeContext, value: Any) -> tuple[dict[str, Any], int |
     return clean, supporter
 
 
+def _answer_values(answer: Any) -> set[str]:
+    """An answer as the option values it picked (yes/no as "yes"/"no")."""
+    if isinstance(answer, bool):
+        return {"yes" if answer else "no"}
+    if isinstance(answer, list):
+        return {str(v) for v in answer}
+    return {str(answer)}
+
+
+def _check_show_if(ctx: MergeContext, answers: dict[str, Any], supporter_id: int | None) -> None:
+    """Branching: an answer to a question the script shows only after a given answer to an
+    earlier one (`show_if`) needs that answer in the same attempt (the item's `supporter_id`
+    counts as the supporter ID question's answer). Otherwise `invalid_answer`: the canvasser
+    was never asked it. A `show_if` without options needs the earlier question answered."""
+    questions = ctx.questions()
+    for key in answers:
+        spec = questions[key]
+        if spec.show_if is None:
+            continue
+        given = answers.get(spec.show_if)
+        parent = questions.get(spec.show_if)
+        if given is None and parent is not None and parent.kind == QuestionKind.SUPPORTER_ID:
+            given = supporter_id
+        if given is not None and (
+            not spec.show_if_options or _answer_values(given) & spec.show_if_options
+        ):
+            continue
+        wanted = (
+            f"answered with one of {', '.join(sorted(spec.show_if_options))}"
+            if spec.show_if_options
+            else "answered"
+        )
+        message = f"only asked when {spec.show_if!r} is {wanted}."
+        raise ItemRejected(
+            R_INVALID_ANSWER, f"Answer to {key!r}: {message}", {"answers": [f"{key}: {message}"]}
+        )
+
+
 def _contact_parse(ctx: MergeContext, index: int, item: dict[str, Any]) -> _Contact:
     _, client_id, device_time = _check_envelope(item)
     household_id = _parse_int(item.get("household"), "household")
@@ -936,6 +1021,8 @@ def _contact_parse(ctx: MergeContext, index: int, item: dict[str, Any]) -> _Cont
     supporter_id = supporter_id if supporter_id is not None else answered_score
     if supporter_id is not None and person_ref is None:
         raise _invalid("person", "Required with a supporter ID: a score belongs to a person.")
+    if answers:
+        _check_show_if(ctx, answers, supporter_id)
     notes = _parse_str(item.get("notes"), "notes", max_length=MAX_NOTES)
     gps = _parse_gps(item.get("gps"))
     effective, clamped = _effective(ctx, device_time)
@@ -1020,34 +1107,42 @@ def contacts_merge(*, ctx: MergeContext, items: Sequence[Any]) -> list[Receipt]:
     # No savepoint of its own: any error propagates and rolls back the caller's transaction
     # (`sync_batch_merge`'s, or the WatermelonDB push's) as a whole.
     with transaction.atomic(savepoint=False):
-        inserted = _ledger_insert(
-            ctx,
-            [
-                (c.client_id, SyncItemKind.CONTACT, c.content_hash, str(c.client_id))
-                for c, _, _ in ready
-            ],
-        )
+        rows = [
+            _Attempt(
+                c.client_id,
+                turf_id,
+                c.household_id,
+                person_id,
+                codes[c.code][0],
+                c.supporter_id,
+                c.effective_time,
+                c,
+            )
+            for c, turf_id, person_id in ready
+        ]
+        if connection.vendor == "postgresql":
+            inserted = _contacts_write_pg(ctx, rows)
+        else:
+            inserted = _ledger_insert(
+                ctx,
+                [
+                    (row.id, SyncItemKind.CONTACT, row.item.content_hash, str(row.id))
+                    for row in rows
+                ],
+            )
+            rows = [row for row in rows if row.id in inserted]
+            if rows:
+                _attempts_insert(ctx, rows)
+                _scores_upsert(ctx, rows)
+                _household_results_upsert(ctx, rows, codes)
         lost = {c.client_id: c.content_hash for c, _, _ in ready if c.client_id not in inserted}
         verdicts = _ledger_verdicts(ctx, lost)
-        rows: list[_Attempt] = []
-        for c, turf_id, person_id in ready:
+        for c, _, _ in ready:
             if c.client_id not in inserted:
                 receipts[c.index] = _verdict_receipt(
                     c.item_id, verdicts.get(c.client_id, (R_ID_CONFLICT, None))
                 )
                 continue
-            rows.append(
-                _Attempt(
-                    c.client_id,
-                    turf_id,
-                    c.household_id,
-                    person_id,
-                    codes[c.code][0],
-                    c.supporter_id,
-                    c.effective_time,
-                    c,
-                )
-            )
             receipts[c.index] = Receipt(
                 id=c.item_id,
                 status=CREATED,
@@ -1055,10 +1150,6 @@ def contacts_merge(*, ctx: MergeContext, items: Sequence[Any]) -> list[Receipt]:
                 object_id=str(c.client_id),
                 flags=[FLAG_CLOCK_CLAMPED] if c.clamped else [],
             )
-        if rows:
-            _attempts_insert(ctx, rows)
-            _scores_upsert(ctx, rows)
-            _household_results_upsert(ctx, rows, codes)
 
     for c in repeats:
         first = first_seen[c.client_id]
@@ -1151,6 +1242,159 @@ def _attempts_insert(ctx: MergeContext, rows: Sequence[_Attempt]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+# The batch's writes on PostgreSQL, as ONE statement (data-modifying CTEs): the ledger insert
+# arbitrates the ids, and only the attempts it let through are stored and folded into the
+# derived rows, which are aggregated by the database (the same order and rules as
+# `_scores_upsert` / `_household_results_upsert`, the SQLite path). One round trip and one
+# parse instead of four, and one jsonb payload instead of four (bench/README.md ## Sync).
+_PG_INPUT_COLUMNS = (
+    ("id", "uuid"),
+    ("turf_id", "int"),
+    ("household_id", "int"),
+    ("person_id", "int"),
+    ("result_code_id", "int"),
+    ("answers", "json"),
+    ("supporter_id", "int"),
+    ("notes", "text"),
+    ("device_time", "time"),
+    ("effective_time", "time"),
+    ("clock_clamped", "bool"),
+    ("gps_lon", "float"),
+    ("gps_lat", "float"),
+    ("gps_accuracy_m", "float"),
+    ("content_hash", "text"),
+)
+
+
+def _contacts_write_sql() -> str:
+    ledger = SyncLedgerEntry._meta.db_table
+    attempts = ContactAttempt._meta.db_table
+    scores = SupporterScore._meta.db_table
+    results = HouseholdResult._meta.db_table
+    codes = ResultCode._meta.db_table
+    picks = ", ".join(
+        f"r.v->{i} AS {name}" if kind == "json" else f"(r.v->>{i}){_PG_CASTS[kind]} AS {name}"
+        for i, (name, kind) in enumerate(_PG_INPUT_COLUMNS)
+    )
+    attempt_columns = (
+        "id, campaign_id, turf_id, household_id, person_id, canvasser_id, device_id, "
+        "result_code_id, answers, supporter_id, notes, device_time, effective_time, "
+        "clock_clamped, gps_lon, gps_lat, gps_accuracy_m, received_at, content_hash"
+    )
+    score_newer = (
+        f"({scores}.effective_time, {scores}.attempt_id) "
+        f"< (excluded.effective_time, excluded.attempt_id)"
+    )
+    result_newer = (
+        f"({results}.effective_time, {results}.attempt_id) "
+        f"< (excluded.effective_time, excluded.attempt_id)"
+    )
+    return (
+        f"WITH input AS (SELECT r.n, {picks} "
+        f"FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS r(v, n)), "
+        # Sorted by id: concurrent batches take the ledger's index locks in the same order.
+        f"led AS (INSERT INTO {ledger} (client_id, campaign_id, kind, content_hash, object_id, "
+        f"canvasser_id, device_id, received_at) "
+        f"SELECT i.id, %(campaign)s, %(kind)s, i.content_hash, i.id::text, %(user)s, "
+        f"%(device)s, %(received)s FROM input i ORDER BY i.id "
+        f"ON CONFLICT (client_id) DO NOTHING RETURNING client_id), "
+        f"att AS (INSERT INTO {attempts} ({attempt_columns}) "
+        f"SELECT i.id, %(campaign)s, i.turf_id, i.household_id, i.person_id, %(user)s, "
+        f"%(device)s, i.result_code_id, i.answers, i.supporter_id, i.notes, i.device_time, "
+        f"i.effective_time, i.clock_clamped, i.gps_lon, i.gps_lat, i.gps_accuracy_m, "
+        f"%(received)s, i.content_hash FROM input i JOIN led ON led.client_id = i.id "
+        f"ORDER BY i.n "
+        f"RETURNING id, household_id, person_id, result_code_id, supporter_id, effective_time), "
+        # Per person, the latest attempt with a supporter ID; rows upserted in person order.
+        f"ss AS (INSERT INTO {scores} (campaign_id, person_id, score, attempt_id, "
+        f"effective_time, updated_at) "
+        f"SELECT %(campaign)s, person_id, supporter_id, id, effective_time, %(now)s FROM ("
+        f"SELECT DISTINCT ON (person_id) person_id, supporter_id, id, effective_time FROM att "
+        f"WHERE supporter_id IS NOT NULL AND person_id IS NOT NULL "
+        f"ORDER BY person_id, effective_time DESC, id DESC) latest ORDER BY person_id "
+        f"ON CONFLICT (campaign_id, person_id) DO UPDATE SET "
+        f"score = excluded.score, attempt_id = excluded.attempt_id, "
+        f"effective_time = excluded.effective_time, updated_at = excluded.updated_at "
+        f"WHERE {score_newer}), "
+        # Per household: the latest attempt, the count, any contact, any final code.
+        f"hr AS (INSERT INTO {results} (campaign_id, household_id, attempt_id, result_code_id, "
+        f"effective_time, attempts, ever_contacted, is_final, updated_at) "
+        f"SELECT %(campaign)s, latest.household_id, latest.id, latest.result_code_id, "
+        f"latest.effective_time, agg.n, agg.contacted, agg.final, %(now)s FROM ("
+        f"SELECT DISTINCT ON (household_id) household_id, id, result_code_id, effective_time "
+        f"FROM att ORDER BY household_id, effective_time DESC, id DESC) latest "
+        f"JOIN (SELECT a.household_id, count(*) AS n, bool_or(c.is_contact) AS contacted, "
+        f"bool_or(c.is_final) AS final FROM att a JOIN {codes} c ON c.id = a.result_code_id "
+        f"GROUP BY a.household_id) agg ON agg.household_id = latest.household_id "
+        f"ORDER BY latest.household_id "
+        f"ON CONFLICT (campaign_id, household_id) DO UPDATE SET "
+        f"attempts = {results}.attempts + excluded.attempts, "
+        f"ever_contacted = ({results}.ever_contacted OR excluded.ever_contacted), "
+        f"is_final = ({results}.is_final OR excluded.is_final), "
+        f"updated_at = excluded.updated_at, "
+        f"attempt_id = CASE WHEN {result_newer} THEN excluded.attempt_id "
+        f"ELSE {results}.attempt_id END, "
+        f"result_code_id = CASE WHEN {result_newer} THEN excluded.result_code_id "
+        f"ELSE {results}.result_code_id END, "
+        f"effective_time = CASE WHEN {result_newer} THEN excluded.effective_time "
+        f"ELSE {results}.effective_time END) "
+        f"SELECT client_id FROM led"
+    )
+
+
+_CONTACTS_WRITE_SQL: str | None = None
+
+
+def _contacts_write_pg(ctx: MergeContext, rows: Sequence[_Attempt]) -> set[uuid.UUID]:
+    """Store the attempts of `rows` whose ids the ledger takes, with their derived rows, in one
+    statement; return the ids inserted (the others were already in the ledger)."""
+    global _CONTACTS_WRITE_SQL
+    if not rows:
+        return set()
+    if _CONTACTS_WRITE_SQL is None:
+        _CONTACTS_WRITE_SQL = _contacts_write_sql()
+    isoformats: dict[datetime, str] = {}
+
+    def iso(value: datetime) -> str:
+        text = isoformats.get(value)
+        if text is None:
+            text = isoformats[value] = value.isoformat()
+        return text
+
+    payload = [
+        [
+            str(row.id),
+            row.turf_id,
+            row.household_id,
+            row.person_id,
+            row.result_code_id,
+            row.item.answers,
+            row.supporter_id,
+            row.item.notes,
+            iso(row.item.device_time),
+            iso(row.effective_time),
+            row.item.clamped,
+            row.item.gps[0] if row.item.gps else None,
+            row.item.gps[1] if row.item.gps else None,
+            row.item.gps[2] if row.item.gps else None,
+            row.item.content_hash,
+        ]
+        for row in rows
+    ]
+    params: dict[str, Any] = {
+        "rows": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        "campaign": ctx.campaign_id,
+        "kind": SyncItemKind.CONTACT.value,
+        "user": ctx.user.pk,
+        "device": ctx.device_id,
+        "received": ctx.received_at,
+        "now": timezone.now(),
+    }
+    with prepared_cursor() as cursor:
+        cursor.execute(_CONTACTS_WRITE_SQL, params)
+        return {_as_uuid(row[0]) for row in cursor.fetchall()}
 
 
 def _order_key(effective_time: datetime, attempt_id: uuid.UUID) -> tuple[datetime, str]:

@@ -7,20 +7,25 @@
   changes exactly when something in the packet changes (a knock result, a person edit, a
   script or result-code edit, the sharing rules), whatever wrote it: it hashes content, so a
   bulk `.update()` that leaves `updated_at` alone still changes it.
-- `turf_packet_body(turf=, membership=, etag=)`: the rendered JSON bytes, from the Django
-  cache keyed by turf and ETag (locmem here, Redis in production) or built by
+  `turf_packet_stamp(turf=, membership=)` gives the ETag and the fingerprint of each part.
+- `turf_packet_body(turf=, membership=, etag=, fingerprints=)`: the rendered JSON bytes, from
+  the Django cache keyed by turf and ETag (locmem here, Redis in production) or built by
   `turf_packet_build` (a fixed number of queries whatever the turf's size, plain dicts) and
-  cached. A repeat fetch or a 304 revalidation costs the version query only.
+  cached. A repeat fetch or a 304 revalidation costs the version query only. Built with the
+  fingerprints, the sections a knock leaves alone (doors, people, result codes, script) are
+  cached too, each under the fingerprint of exactly what it shows: the rebuild after a knock
+  reads the door results only (1 query instead of 8).
 
 Race: the version is read before the body is built, so a change committed in between lands in
-a body stored under the older ETag: the body is never older than its ETag, and the next fetch
-sees a new version and rebuilds, so no client ever keeps a stale packet.
+a body (or section) stored under the older fingerprint: it is never older than its ETag, and
+the next fetch sees a new version and rebuilds, so no client ever keeps a stale packet.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.cache import cache
@@ -64,12 +69,8 @@ def packet_shows_phone_and_party(membership: Membership) -> tuple[bool, bool]:
     return campaign.show_phone_to_canvassers, campaign.show_party_to_canvassers
 
 
-def turf_packet_build(*, turf: Turf, membership: Membership) -> dict[str, Any]:
-    """The packet of `turf` for the caller (authorize with `canvass.access.turf_for_user`)."""
-    campaign = membership.campaign
-    show_phone, show_party = packet_shows_phone_and_party(membership)
-
-    doors = list(
+def _doors(turf: Turf) -> list[tuple[Any, ...]]:
+    return list(
         TurfDoor.objects.filter(turf=turf)
         .order_by("position")
         .values_list(
@@ -87,6 +88,9 @@ def turf_packet_build(*, turf: Turf, membership: Membership) -> dict[str, Any]:
             "household__final_reason",
         )
     )
+
+
+def _people(turf: Turf, show_phone: bool, show_party: bool) -> dict[int, list[dict[str, Any]]]:
     fields = list(_PERSON_FIELDS)
     if show_phone:
         fields.append("phone")
@@ -101,8 +105,11 @@ def turf_packet_build(*, turf: Turf, membership: Membership) -> dict[str, Any]:
         household_id = row.pop("household_id")
         row["id"] = row.pop("pk")
         people_by_door.setdefault(household_id, []).append(row)
+    return people_by_door
 
-    results = {
+
+def _results(campaign_id: int, turf: Turf) -> dict[int, dict[str, Any]]:
+    return {
         household_id: {
             "result_code": code,
             "effective_time": when.isoformat().replace("+00:00", "Z"),
@@ -111,7 +118,7 @@ def turf_packet_build(*, turf: Turf, membership: Membership) -> dict[str, Any]:
             "is_final": final,
         }
         for household_id, code, when, attempts, contacted, final in HouseholdResult.objects.filter(
-            campaign_id=campaign.pk, household__turf_doors__turf=turf
+            campaign_id=campaign_id, household__turf_doors__turf=turf
         ).values_list(
             "household_id",
             "result_code__code",
@@ -121,6 +128,59 @@ def turf_packet_build(*, turf: Turf, membership: Membership) -> dict[str, Any]:
             "is_final",
         )
     }
+
+
+def _result_codes(campaign_id: int) -> list[dict[str, Any]]:
+    return [
+        {"code": code, "label": label, "is_contact": contact, "is_final": final, "position": pos}
+        for code, label, contact, final, pos in ResultCode.objects.filter(
+            campaign_id=campaign_id, is_active=True
+        )
+        .order_by("position", "pk")
+        .values_list("code", "label", "is_contact", "is_final", "position")
+    ]
+
+
+def turf_packet_build(
+    *, turf: Turf, membership: Membership, fingerprints: Sequence[str | None] | None = None
+) -> dict[str, Any]:
+    """The packet of `turf` for the caller (authorize with `canvass.access.turf_for_user`).
+
+    With `fingerprints` (the version query's parts, see `turf_packet_stamp`), the sections a
+    knock does not touch (doors, people, result codes, script) come from the cache under the
+    fingerprint of exactly what they show, and only the door results are read: the common
+    rebuild is the one right after a knock."""
+    campaign = membership.campaign
+    show_phone, show_party = packet_shows_phone_and_party(membership)
+    builders: dict[str, tuple[Callable[[], Any], tuple[Any, ...]]] = {
+        "doors": (lambda: _doors(turf), (turf.pk,)),
+        "people": (
+            lambda: _people(turf, show_phone, show_party),
+            (turf.pk, show_phone, show_party),
+        ),
+        "codes": (lambda: _result_codes(campaign.pk), (campaign.pk,)),
+        "script": (lambda: _script(campaign.pk), (campaign.pk,)),
+    }
+    sections: dict[str, Any] = {}
+    if fingerprints is None:
+        sections = {name: build() for name, (build, _) in builders.items()}
+    else:
+        keys = {
+            name: _section_key(name, scope, [fingerprints[i] for i in _SECTION_PARTS[name]])
+            for name, (_, scope) in builders.items()
+        }
+        found = cache.get_many(list(keys.values()))
+        missing: dict[str, Any] = {}
+        for name, (build, _) in builders.items():
+            if keys[name] in found:
+                sections[name] = found[keys[name]]
+            else:
+                sections[name] = missing[keys[name]] = build()
+        if missing:
+            cache.set_many(missing, PACKET_CACHE_SECONDS)
+    doors = sections["doors"]
+    people_by_door = sections["people"]
+    results = _results(campaign.pk, turf)
 
     households = []
     for (
@@ -170,24 +230,26 @@ def turf_packet_build(*, turf: Turf, membership: Membership) -> dict[str, Any]:
             "polygon": turf.polygon,
         },
         "households": households,
-        "script": _script(campaign.pk),
-        "result_codes": [
-            {
-                "code": code,
-                "label": label,
-                "is_contact": contact,
-                "is_final": final,
-                "position": position,
-            }
-            for code, label, contact, final, position in ResultCode.objects.filter(
-                campaign_id=campaign.pk, is_active=True
-            )
-            .order_by("position", "pk")
-            .values_list("code", "label", "is_contact", "is_final", "position")
-        ],
+        "script": sections["script"],
+        "result_codes": sections["codes"],
         "show_phone": show_phone,
         "show_party": show_party,
     }
+
+
+# Which parts of the version query (`_version_sql`, in order: doors, people, door results,
+# result codes, script, questions, options, show-if links) fingerprint each cached section.
+_SECTION_PARTS: dict[str, tuple[int, ...]] = {
+    "doors": (0,),
+    "people": (1,),
+    "codes": (3,),
+    "script": (4, 5, 6, 7),
+}
+
+
+def _section_key(name: str, scope: tuple[Any, ...], parts: Sequence[str | None]) -> str:
+    digest = hashlib.sha256(json.dumps([PACKET_FORMAT, *scope, *parts]).encode()).hexdigest()
+    return f"turf-packet-{name}:{digest[:40]}"
 
 
 def _script(campaign_id: int) -> dict[str, Any] | None:
@@ -328,11 +390,12 @@ def _version_sql() -> str:
     return "SELECT " + ", ".join(parts)
 
 
-def turf_packet_version(*, turf: Turf, membership: Membership) -> str:
-    """The packet's ETag (strong, quoted), from one query; see the module docstring."""
+def turf_packet_stamp(*, turf: Turf, membership: Membership) -> tuple[str, list[str | None]]:
+    """The packet's ETag (strong, quoted) and the fingerprints of its parts, from one query;
+    see the module docstring."""
     with connection.cursor() as cursor:
         cursor.execute(_version_sql(), {"turf": turf.pk, "campaign": membership.campaign_id})
-        parts = cursor.fetchone()
+        parts: list[str | None] = list(cursor.fetchone() or ())
     show_phone, show_party = packet_shows_phone_and_party(membership)
     head = json.dumps(
         [
@@ -352,15 +415,27 @@ def turf_packet_version(*, turf: Turf, membership: Membership) -> str:
     digest = hashlib.sha256(head.encode())
     for part in parts:
         digest.update(b"\x1e" + (part or "").encode())
-    return '"' + digest.hexdigest()[:32] + '"'
+    return '"' + digest.hexdigest()[:32] + '"', parts
 
 
-def turf_packet_body(*, turf: Turf, membership: Membership, etag: str) -> bytes:
-    """The packet's JSON bytes for `etag` (from `turf_packet_version`): cached, or built and
-    cached."""
+def turf_packet_version(*, turf: Turf, membership: Membership) -> str:
+    """The packet's ETag (strong, quoted), from one query; see the module docstring."""
+    return turf_packet_stamp(turf=turf, membership=membership)[0]
+
+
+def turf_packet_body(
+    *,
+    turf: Turf,
+    membership: Membership,
+    etag: str,
+    fingerprints: Sequence[str | None] | None = None,
+) -> bytes:
+    """The packet's JSON bytes for `etag` (from `turf_packet_stamp`): cached, or built (from
+    cached sections when `fingerprints` are given) and cached."""
     key = f"turf-packet:{turf.pk}:{etag.strip(chr(34))}"
     body: bytes | None = cache.get(key)
     if body is None:
-        body = packet_json(turf_packet_build(turf=turf, membership=membership))
+        packet = turf_packet_build(turf=turf, membership=membership, fingerprints=fingerprints)
+        body = packet_json(packet)
         cache.set(key, body, PACKET_CACHE_SECONDS)
     return body

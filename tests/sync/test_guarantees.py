@@ -247,13 +247,19 @@ def test_it_writes_nothing_when_a_batch_fails_half_way(
     assert ContactAttempt.objects.count() == 0
     assert HouseholdResult.objects.count() == 0
 
-    # Half-way through the bulk contact write, too.
+    # Half-way through the bulk contact write, too: after the contacts' writes (one statement
+    # on PostgreSQL, four elsewhere, the door results last), before the commit.
     monkeypatch.setattr(merge, "_new_person", real)
-    monkeypatch.setattr(
-        merge,
-        "_household_results_upsert",
-        lambda *a, **k: (_ for _ in ()).throw(OperationalError("deadlock detected")),
+    target = (
+        "_contacts_write_pg" if connection.vendor == "postgresql" else "_household_results_upsert"
     )
+    real_write = getattr(merge, target)
+
+    def write_then_fail(*args, **kwargs):
+        real_write(*args, **kwargs)
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(merge, target, write_then_fail)
     assert client.post("/api/sync/contacts/", body, format="json").status_code == 503
     assert (ContactAttempt.objects.count(), SyncLedgerEntry.objects.count()) == (0, 0)
     assert Person.objects.count() == people_before

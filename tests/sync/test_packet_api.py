@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from canvass.models import Person, Question, ResultCode
+from canvass.access import membership_require
+from canvass.models import Campaign, Person, Question, ResultCode
 from canvass.services import script_create
 from canvass.sync.merge import sync_items_merge
+from canvass.sync.packets import packet_json, turf_packet_build
 from tests.sync.conftest import assign, doors_of, people_at, turf_make
 from turf.models import Household
 
@@ -183,6 +185,59 @@ def test_it_answers_304_to_a_matching_etag_and_changes_the_etag_on_any_change(
         etag = response["ETag"]
 
 
+def test_it_rebuilds_from_cached_sections_exactly_what_a_fresh_build_gives(
+    assigned_turf, canvasser, client_for, campaign, contact_item
+):
+    # Doors, people, result codes and the script are cached under the fingerprint of what
+    # they show: after any change, the body served equals a build from scratch.
+    client = client_for(canvasser)
+    membership = membership_require(user=canvasser, campaign_id=campaign.pk)
+    door = doors_of(assigned_turf)[0]
+    person = people_at(door)[0]
+    changes = [
+        lambda: None,
+        lambda: sync_items_merge(user=canvasser, device_id="d", items=[contact_item(door)]),
+        lambda: Person.objects.filter(pk=person.pk).update(first_name="Renamed"),
+        lambda: Question.objects.filter(script__campaign=campaign).update(prompt="New prompt"),
+        lambda: ResultCode.objects.filter(campaign=campaign, code="hostile").update(label="Rude"),
+        lambda: Household.objects.filter(pk=door.pk).update(street="Other St"),
+        lambda: Person.objects.create(organization=campaign.organization, household=door),
+        # Back to an earlier name: the people section of that content is served again.
+        lambda: Person.objects.filter(pk=person.pk).update(first_name=person.first_name),
+        lambda: Campaign.objects.filter(pk=campaign.pk).update(show_phone_to_canvassers=True),
+    ]
+    for change in changes:
+        change()
+        membership.campaign.refresh_from_db()
+        response = client.get(url(assigned_turf))
+        assert response.status_code == 200
+        fresh = packet_json(turf_packet_build(turf=assigned_turf, membership=membership))
+        assert response.content == fresh
+    body = json.loads(response.content)
+    assert body["households"][0]["street"] == "Other St"
+    assert body["households"][0]["last_result"]["attempts"] == 1
+    assert "phone" in body["households"][0]["people"][0]
+
+
+def test_it_reads_only_the_door_results_to_rebuild_after_a_knock(
+    assigned_turf, canvasser, client_for, contact_item, django_assert_num_queries
+):
+    client = client_for(canvasser)
+    etag = client.get(url(assigned_turf))["ETag"]
+    sync_items_merge(
+        user=canvasser, device_id="d", items=[contact_item(doors_of(assigned_turf)[0])]
+    )
+
+    # Access (4) + the version query + the door results: doors, people, result codes and
+    # the script did not change, so they come from the cache.
+    with django_assert_num_queries(6):
+        response = client.get(url(assigned_turf), HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == 200
+    assert response["ETag"] != etag
+    assert json.loads(response.content)["households"][0]["last_result"]["attempts"] == 1
+
+
 def test_it_gzips_the_packet_when_asked(assigned_turf, canvasser, client_for):
     response = client_for(canvasser).get(url(assigned_turf), HTTP_ACCEPT_ENCODING="gzip")
 
@@ -277,6 +332,31 @@ def test_it_hides_the_packet_once_the_assignment_expired(turf, canvasser, client
     )
 
     assert client_for(canvasser).get(url(turf)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("start", "expires", "ended", "status", "visible"),
+    [
+        (-1, None, None, "published", True),
+        (-1, 1, 1, "published", True),
+        (1, None, None, "published", False),  # not started yet
+        (-3, None, -1, "published", False),  # ended (reassigned)
+        (-3, -1, None, "published", False),  # expired
+        (-1, None, None, "draft", False),  # the turf is no longer published
+    ],
+)
+def test_it_serves_the_packet_only_while_the_assignment_is_in_force(
+    turf, canvasser, client_for, start, expires, ended, status, visible
+):
+    def days(n):
+        return None if n is None else timezone.now() + timedelta(days=n)
+
+    assign(turf, canvasser, start=days(start), expires=days(expires), ended=days(ended))
+    type(turf).objects.filter(pk=turf.pk).update(status=status)
+
+    response = client_for(canvasser).get(url(turf))
+
+    assert response.status_code == (200 if visible else 404)
 
 
 def test_it_hides_the_packet_from_an_outsider(assigned_turf, outsider, client_for):

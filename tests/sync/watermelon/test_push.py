@@ -152,6 +152,28 @@ def test_it_writes_nothing_when_one_record_is_bad(world, campaign, canvasser, pu
     assert SyncLedgerEntry.objects.count() == 0
 
 
+def test_it_refuses_an_answer_to_a_question_its_branching_hides(
+    world, campaign, canvasser, pull, push
+):
+    from tests.sync.test_push_api import branching_script
+
+    branching_script(campaign)
+    last = pull(canvasser).json()["timestamp"]
+    hidden = contact(world, campaign, answers='{"supporter_id": 4, "issue": "rent"}')
+    hidden["supporter_id"] = 4
+
+    response = push(canvasser, {"contacts": {"created": [hidden]}}, last)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_answer"
+    assert ContactAttempt.objects.count() == 0
+
+    shown = contact(world, campaign, answers='{"supporter_id": 2, "issue": "rent"}')
+    response = push(canvasser, {"contacts": {"created": [shown]}}, last)
+    assert response.status_code == 200, response.json()
+    assert ContactAttempt.objects.get().answers == {"supporter_id": 2, "issue": "rent"}
+
+
 def test_it_accepts_the_same_push_twice_without_a_second_write(
     world, campaign, canvasser, pull, push
 ):
