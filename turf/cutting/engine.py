@@ -212,7 +212,7 @@ def _cut_group(
     lo = max(math.ceil(0.9 * target), 1)
     hi = min(math.floor(1.1 * target), cap)
     if LLOYD:
-        lab = lloyd(sx, sy, sw, lab, comp)
+        lab = lloyd(sx, sy, sw, lab, comp, band=(0.75 * target, min(1.25 * target, cap)))
     lab = reconnect(sx, sy, sw, lab, graph, cap)
     lab = refine(
         sx, sy, sw, lab, graph, lo, hi, passes=REFINE_PASSES, loose=(0.8 * target, 1.2 * target)

@@ -247,6 +247,7 @@ def lloyd(
     iters: int = 12,
     price_steps: int = 30,
     near: int = 8,
+    band: tuple[float, float] | None = None,
 ) -> IntArray:
     """Balanced k-means (Lloyd steps with per-turf prices) from the labels `lab`: each site goes
     to the turf minimising squared distance to its centroid minus the turf's price, and prices
@@ -259,7 +260,13 @@ def lloyd(
     them): the steps can then drain the turf of all its sites in its main component, leaving it
     with those few doors. When that happens, the steps are run again with every turf anchored
     to the component holding most of its doors: its sites elsewhere keep their label and do not
-    count in the centroids."""
+    count in the centroids.
+
+    The prices even out the sizes towards the mean of the whole group, not of each component:
+    in a small component whose turfs are all larger than that, they can leave one turf far
+    larger than the others, which the local refinement cannot undo when the turfs form a chain.
+    With `band` (the hard size band), a component where the steps take a turf out of the band
+    that the labels `lab` kept in it keeps the labels `lab`."""
     k = int(lab.max()) + 1
     if k < 2 or len(x) <= k:
         return lab
@@ -279,12 +286,21 @@ def lloyd(
     main[key[head] // span] = key[head] % span
     home = comp == main[lab]
     kept = np.bincount(out[comp == main[out]], minlength=k)
-    if (kept > 0).all():
-        return out
-    fixed = ~home
-    return _lloyd_steps(
-        x, y, w, lab, comp, main, fixed, np.where(fixed, 0.0, w), iters, price_steps, near
-    )
+    if not (kept > 0).all():
+        fixed = ~home
+        out = _lloyd_steps(
+            x, y, w, lab, comp, main, fixed, np.where(fixed, 0.0, w), iters, price_steps, near
+        )
+        if out is lab:
+            return out
+    if band is not None:
+        before = np.bincount(lab, weights=w, minlength=k)
+        after = np.bincount(out, weights=w, minlength=k)
+        left = ((after < band[0]) | (after > band[1])) & (before >= band[0]) & (before <= band[1])
+        for c in np.unique(main[left]).tolist():
+            sel = comp == c
+            out[sel] = lab[sel]
+    return out
 
 
 def _lloyd_steps(
