@@ -262,21 +262,26 @@ def lloyd(
     to the component holding most of its doors: its sites elsewhere keep their label and do not
     count in the centroids.
 
-    The prices even out the sizes towards the mean of the whole group, not of each component:
-    in a small component whose turfs are all larger than that, they can leave one turf far
-    larger than the others, which the local refinement cannot undo when the turfs form a chain.
-    With `band` (the hard size band), a component where the steps take a turf out of the band
-    that the labels `lab` kept in it keeps the labels `lab`."""
+    The prices move the sizes towards the group's mean size. In a small component whose turfs
+    are all larger (6 turfs of 89 doors in a group of turfs of 80), every price falls, and the
+    steps can leave one turf far larger than the others, which the local refinement cannot undo
+    when the turfs form a chain. With `band` (the hard size band), a component other than the
+    group's largest (where the refinement has room) in which the steps take a turf out of the
+    band that `lab` kept in it keeps the labels `lab`."""
     k = int(lab.max()) + 1
     if k < 2 or len(x) <= k:
         return lab
+    tot = np.bincount(lab, weights=w, minlength=k)
     turf_comp = np.zeros(k, dtype=np.int64)
     turf_comp[lab] = comp
     fixed = ~np.isin(comp, turf_comp)
-    out = _lloyd_steps(x, y, w, lab, comp, turf_comp, fixed, w, iters, price_steps, near)
+    wc = w
+    out = _lloyd_steps(
+        x, y, w, lab, comp, turf_comp, fixed, wc, float(tot.mean()), iters, price_steps, near
+    )
     if out is lab:
         return out
-    # The component holding most of each turf's doors (weight), and the turfs left without it.
+    # The component holding most of each turf's doors (weight).
     span = int(comp.max()) + 1
     key, inv = np.unique(lab * span + comp, return_inverse=True)
     kw = np.bincount(inv.reshape(-1), weights=w)
@@ -284,20 +289,28 @@ def lloyd(
     head = first[np.r_[True, (key // span)[first][1:] != (key // span)[first][:-1]]]
     main = np.zeros(k, dtype=np.int64)
     main[key[head] // span] = key[head] % span
-    home = comp == main[lab]
     kept = np.bincount(out[comp == main[out]], minlength=k)
     if not (kept > 0).all():
-        fixed = ~home
+        turf_comp, fixed = main, comp != main[lab]
+        wc = np.where(fixed, 0.0, w)
         out = _lloyd_steps(
-            x, y, w, lab, comp, main, fixed, np.where(fixed, 0.0, w), iters, price_steps, near
+            x, y, w, lab, comp, turf_comp, fixed, wc, float(tot.mean()), iters, price_steps, near
         )
         if out is lab:
             return out
-    if band is not None:
-        before = np.bincount(lab, weights=w, minlength=k)
-        after = np.bincount(out, weights=w, minlength=k)
-        left = ((after < band[0]) | (after > band[1])) & (before >= band[0]) & (before <= band[1])
-        for c in np.unique(main[left]).tolist():
+    if band is None:
+        return out
+    inside = (tot >= band[0]) & (tot <= band[1])
+
+    def left(labels: IntArray) -> np.ndarray:
+        size = np.bincount(labels, weights=w, minlength=k)
+        out_of_band: np.ndarray = inside & ((size < band[0]) | (size > band[1]))
+        return out_of_band
+
+    # The group's largest component has room for the refinement to even the sizes out.
+    big = int(np.argmax(np.bincount(main, minlength=span)))
+    for c in np.unique(main[left(out)]).tolist():
+        if c != big:
             sel = comp == c
             out[sel] = lab[sel]
     return out
@@ -312,15 +325,14 @@ def _lloyd_steps(
     turf_comp: IntArray,
     fixed: np.ndarray,
     wc: FloatArray,
+    goal: float,
     iters: int,
     price_steps: int,
     near: int,
 ) -> IntArray:
     """The Lloyd steps of `lloyd`: sites `fixed` keep their label, the centroids are weighted
-    by `wc`, the sizes by `w`."""
+    by `wc`, the sizes by `w`, and the prices move the sizes towards `goal` (per turf)."""
     k = len(turf_comp)
-    tot = np.bincount(lab, weights=w, minlength=k)
-    mean_size = float(tot.mean())
     cur = lab.copy()
     price = np.zeros(k, dtype=np.float64)
     nn = min(near, k)
@@ -346,7 +358,7 @@ def _lloyd_steps(
         for _step in range(price_steps):
             choice[free] = cand_f[rows, np.argmin(d2_f - price[cand_f], axis=1)]
             size = np.bincount(choice, weights=w, minlength=k)
-            price -= 0.5 * r2 * (size - mean_size) / mean_size
+            price -= 0.5 * r2 * (size - goal) / goal
         cur = choice
     if (np.bincount(cur, weights=w, minlength=k) <= 0).any():
         return lab

@@ -76,7 +76,8 @@ def test_lloyd_keeps_a_turf_that_holds_a_cut_off_component_in_its_own() -> None:
 def test_lloyd_keeps_the_labels_of_a_component_it_would_take_out_of_the_band() -> None:
     # Component 0: a 20 x 20 grid, 4 turfs of 100. Component 1: a line, 10 heavy sites (turf 4,
     # 100 doors) then 200 light ones (turf 5, 90 doors); one step without prices sends the
-    # light sites near the heavy ones to turf 4 (121 / 69 doors: turf 5 leaves 75-125).
+    # light sites near the heavy ones to turf 4 (121 / 69 doors: turf 5 leaves 75-125). With
+    # the band, component 1 (not the largest) keeps its labels.
     x, y, w, _graph = grid(20)
     lab = np.minimum(3, (x // 50).astype(np.int64))
     x = np.concatenate([x, 1000.0 + np.arange(210.0)])
