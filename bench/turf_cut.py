@@ -154,7 +154,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def synthetic(n: int) -> None:
+def synthetic(n: int, trace_memory: bool = False) -> None:
     from turf.synthetic import city_generate
 
     t0 = time.perf_counter()
@@ -163,9 +163,12 @@ def synthetic(n: int) -> None:
     gen_s = time.perf_counter() - t0
     gen_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     inputs = _rss_mb()
-    # Traced from here: the cut's own allocations (numpy and Python; GEOS is not traced),
-    # without a trace per string of the generated inputs.
-    tracemalloc.start()
+    # With --trace-memory, traced from here: the cut's own allocations (numpy and Python; GEOS
+    # is not traced), without a trace per string of the generated inputs. Off by default:
+    # tracemalloc records a traceback per allocation, which makes the cut ~5x slower (every
+    # numpy temporary counts), so the time printed would not be the engine's.
+    if trace_memory:
+        tracemalloc.start()
     t0 = time.perf_counter()
 
     def progress(msg: str) -> None:
@@ -174,7 +177,8 @@ def synthetic(n: int) -> None:
     res = cut(doors, target=TARGET, barriers=barriers, streets=streets, progress=progress)
     cut_s = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    if trace_memory:
+        tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"synthetic district: {len(doors)} doors, generated in {gen_s:.1f} s")
     print(HEADER)
@@ -182,17 +186,28 @@ def synthetic(n: int) -> None:
     print(row("ours: engine alone (`cut`)", cut_s, res.metrics))
     print(
         f"\npeak memory: {rss:.0f} MB RSS (ru_maxrss, whole process; {gen_peak:.0f} MB peak while "
-        f"generating, {inputs:.0f} MB resident with the inputs before the cut), "
-        f"{peak / 2**20:.0f} MB traced by tracemalloc during the cut"
+        f"generating, {inputs:.0f} MB resident with the inputs before the cut)"
+        + (
+            f", {peak / 2**20:.0f} MB traced by tracemalloc during the cut (the time above is "
+            "slowed down several times by the trace)"
+            if trace_memory
+            else ""
+        )
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--synthetic", type=int, help="cut a synthetic district of N doors")
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="with --synthetic: also report the cut's allocations traced by tracemalloc "
+        "(several times slower: for memory studies, not for timing)",
+    )
     args = parser.parse_args()
     if args.synthetic:
-        synthetic(args.synthetic)
+        synthetic(args.synthetic, trace_memory=args.trace_memory)
     else:
         cambridge()
 

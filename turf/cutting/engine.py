@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 
@@ -212,7 +213,7 @@ def _cut_group(
     lo = max(math.ceil(0.9 * target), 1)
     hi = min(math.floor(1.1 * target), cap)
     if LLOYD:
-        lab = lloyd(sx, sy, sw, lab, comp)
+        lab = lloyd(sx, sy, sw, lab, comp, band=(0.75 * target, min(1.25 * target, cap)))
     lab = reconnect(sx, sy, sw, lab, graph, cap)
     lab = refine(
         sx, sy, sw, lab, graph, lo, hi, passes=REFINE_PASSES, loose=(0.8 * target, 1.2 * target)
@@ -220,7 +221,8 @@ def _cut_group(
     if owners is not None:
         dorder = np.argsort(site_of_door, kind="stable")
         dptr = np.searchsorted(site_of_door[dorder], np.arange(ns + 1))
-        site_doors = [members[rest[dorder[dptr[s] : dptr[s + 1]]]] for s in range(ns)]
+        sorted_doors = members[rest[dorder]]
+        site_doors = [sorted_doors[a:b] for a, b in pairwise(dptr.tolist())]
         owners.owner[members[rest]] = lab[site_of_door]
         lab = repair_overlap(
             locs[:, 0],

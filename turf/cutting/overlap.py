@@ -32,6 +32,8 @@ sizes held within +-25% some foreign doors stay inside that hull.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import shapely
 
@@ -162,7 +164,7 @@ def repair_overlap(
     # Locations per site (CSR).
     lorder = np.argsort(site_of_loc, kind="stable")
     lptr = np.searchsorted(site_of_loc[lorder], np.arange(ns + 1))
-    site_locs = [lorder[lptr[s] : lptr[s + 1]] for s in range(ns)]
+    site_locs = [lorder[a:b] for a, b in pairwise(lptr.tolist())]
     members: list[set[int]] = [set() for _ in range(k)]
     for s, t in enumerate(lab.tolist()):
         members[t].add(s)

@@ -16,6 +16,7 @@ the bisection, within barrier components; `reconnect` then hands stray pieces to
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from turf.cutting.geometry import components
 from turf.cutting.types import FloatArray, IntArray
@@ -246,41 +247,118 @@ def lloyd(
     iters: int = 12,
     price_steps: int = 30,
     near: int = 8,
+    band: tuple[float, float] | None = None,
 ) -> IntArray:
     """Balanced k-means (Lloyd steps with per-turf prices) from the labels `lab`: each site goes
     to the turf minimising squared distance to its centroid minus the turf's price, and prices
     move until the sizes even out. Sites only join turfs of their own barrier component (those
-    with no turf keep their label). Returns new labels, or `lab` when a turf would vanish."""
-    from scipy.spatial import cKDTree
+    with no turf keep their label). Returns new labels, or `lab` when a turf would vanish.
 
+    A component too small for a turf (a few doors cut off by a barrier) has joined a turf of
+    another component. The turf's component is taken from any one of its sites, so it can be
+    that small one (and otherwise those fixed sites still pull the turf's centroid towards
+    them): the steps can then drain the turf of all its sites in its main component, leaving it
+    with those few doors. When that happens, the steps are run again with every turf anchored
+    to the component holding most of its doors: its sites elsewhere keep their label and do not
+    count in the centroids.
+
+    The prices move the sizes towards the group's mean size. In a small component whose turfs
+    are all larger (6 turfs of 89 doors in a group of turfs of 80), every price falls, and the
+    steps can leave one turf far larger than the others, which the local refinement cannot undo
+    when the turfs form a chain. With `band` (the hard size band), a component other than the
+    group's largest (where the refinement has room) in which the steps take a turf out of the
+    band that `lab` kept in it keeps the labels `lab`."""
     k = int(lab.max()) + 1
     if k < 2 or len(x) <= k:
         return lab
     tot = np.bincount(lab, weights=w, minlength=k)
-    mean_size = float(tot.mean())
     turf_comp = np.zeros(k, dtype=np.int64)
     turf_comp[lab] = comp
     fixed = ~np.isin(comp, turf_comp)
+    wc = w
+    out = _lloyd_steps(
+        x, y, w, lab, comp, turf_comp, fixed, wc, float(tot.mean()), iters, price_steps, near
+    )
+    if out is lab:
+        return out
+    # The component holding most of each turf's doors (weight).
+    span = int(comp.max()) + 1
+    key, inv = np.unique(lab * span + comp, return_inverse=True)
+    kw = np.bincount(inv.reshape(-1), weights=w)
+    first = np.lexsort((-kw, key // span))
+    head = first[np.r_[True, (key // span)[first][1:] != (key // span)[first][:-1]]]
+    main = np.zeros(k, dtype=np.int64)
+    main[key[head] // span] = key[head] % span
+    kept = np.bincount(out[comp == main[out]], minlength=k)
+    if not (kept > 0).all():
+        turf_comp, fixed = main, comp != main[lab]
+        wc = np.where(fixed, 0.0, w)
+        out = _lloyd_steps(
+            x, y, w, lab, comp, turf_comp, fixed, wc, float(tot.mean()), iters, price_steps, near
+        )
+        if out is lab:
+            return out
+    if band is None:
+        return out
+    inside = (tot >= band[0]) & (tot <= band[1])
+
+    def left(labels: IntArray) -> np.ndarray:
+        size = np.bincount(labels, weights=w, minlength=k)
+        out_of_band: np.ndarray = inside & ((size < band[0]) | (size > band[1]))
+        return out_of_band
+
+    # The group's largest component has room for the refinement to even the sizes out.
+    big = int(np.argmax(np.bincount(main, minlength=span)))
+    for c in np.unique(main[left(out)]).tolist():
+        if c != big:
+            sel = comp == c
+            out[sel] = lab[sel]
+    return out
+
+
+def _lloyd_steps(
+    x: FloatArray,
+    y: FloatArray,
+    w: FloatArray,
+    lab: IntArray,
+    comp: IntArray,
+    turf_comp: IntArray,
+    fixed: np.ndarray,
+    wc: FloatArray,
+    goal: float,
+    iters: int,
+    price_steps: int,
+    near: int,
+) -> IntArray:
+    """The Lloyd steps of `lloyd`: sites `fixed` keep their label, the centroids are weighted
+    by `wc`, the sizes by `w`, and the prices move the sizes towards `goal` (per turf)."""
+    k = len(turf_comp)
     cur = lab.copy()
     price = np.zeros(k, dtype=np.float64)
     nn = min(near, k)
+    xy = np.column_stack([x, y])
+    wx, wy, wsum = wc * x, wc * y, wc.sum()
     for _ in range(iters):
-        size = np.bincount(cur, weights=w, minlength=k)
+        size = np.bincount(cur, weights=wc, minlength=k)
         if (size <= 0).any():
             return lab
-        cx = np.bincount(cur, weights=w * x, minlength=k) / size
-        cy = np.bincount(cur, weights=w * y, minlength=k) / size
-        r2 = float((w * ((x - cx[cur]) ** 2 + (y - cy[cur]) ** 2)).sum() / w.sum())
-        _, cand = cKDTree(np.column_stack([cx, cy])).query(np.column_stack([x, y]), k=nn)
+        cx = np.bincount(cur, weights=wx, minlength=k) / size
+        cy = np.bincount(cur, weights=wy, minlength=k) / size
+        r2 = float((wc * ((x - cx[cur]) ** 2 + (y - cy[cur]) ** 2)).sum() / wsum)
+        _, cand = cKDTree(np.column_stack([cx, cy])).query(xy, k=nn)
         cand = cand.reshape(len(x), nn)
         d2 = (x[:, None] - cx[cand]) ** 2 + (y[:, None] - cy[cand]) ** 2
         d2 = np.where(turf_comp[cand] == comp[:, None], d2, np.inf)
         own = np.isinf(d2).all(axis=1) | fixed
+        # Only the sites that choose are scored in the price steps (the others keep `cur`).
+        free = np.flatnonzero(~own)
+        cand_f, d2_f = cand[free], d2[free]
+        rows = np.arange(len(free))
+        choice = cur.copy()
         for _step in range(price_steps):
-            choice = cand[np.arange(len(x)), np.argmin(d2 - price[cand], axis=1)]
-            choice = np.where(own, cur, choice)
+            choice[free] = cand_f[rows, np.argmin(d2_f - price[cand_f], axis=1)]
             size = np.bincount(choice, weights=w, minlength=k)
-            price -= 0.5 * r2 * (size - mean_size) / mean_size
+            price -= 0.5 * r2 * (size - goal) / goal
         cur = choice
     if (np.bincount(cur, weights=w, minlength=k) <= 0).any():
         return lab

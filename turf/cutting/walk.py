@@ -481,7 +481,7 @@ def _seed(
     ends = np.empty(2 * nf, dtype=np.int64)  # endpoint 2f: first location, 2f+1: last
     ends[0::2] = order[fs]
     ends[1::2] = order[fe - 1]
-    d = c[np.ix_(ends, ends)]
+    d = c.take(ends, axis=0).take(ends, axis=1)
     # Seed 0 starts at the face end farthest from the turf's centre with the lowest start cost;
     # seed k at the one farthest (on `c`) from the starts of seeds 0..k-1.
     x, y = locs.x[lo:hi], locs.y[lo:hi]
@@ -543,6 +543,47 @@ def _or_mask(m: int, seg_len: int) -> FloatArray:
     return mask
 
 
+_OR_TABLES: dict[int, tuple[FloatArray, IntArray, IntArray, IntArray, IntArray, IntArray]] = {}
+
+
+def _or_table(m: int) -> tuple[FloatArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """The Or-opt moves of segments of `OR_OPT_LENGTHS` (each forwards, then reversed) on a
+    path of m locations, as rows of one table (in the order the polish compares them): the
+    mask (-inf where not a move, a whole row for padding), and per row the segment's first
+    position i, its length, whether it is reversed, and the rows of the padded cost matrix
+    leaving to the gap (a) and coming back from it (b)."""
+    table = _OR_TABLES.get(m)
+    if table is None:
+        masks, i_s, n_s, f_s, a_s, b_s = [], [], [], [], [], []
+        for seg_len in OR_OPT_LENGTHS:
+            n_i = m - seg_len + 1
+            mask = np.full((m, m + 1), -np.inf)
+            if n_i >= 1:
+                mask[:n_i] = _or_mask(m, seg_len)
+            i = np.arange(1, m + 1)
+            i = np.where(i <= n_i, i, 1)  # padding rows: any valid position
+            ln = np.where(np.arange(1, m + 1) <= n_i, seg_len, 1)
+            for flip in (False, True):
+                masks.append(mask)
+                i_s.append(i)
+                n_s.append(ln)
+                f_s.append(np.full(m, flip))
+                a_s.append(i + ln - 1 if flip else i)
+                b_s.append(i if flip else i + ln - 1)
+        table = (
+            np.concatenate(masks),
+            np.concatenate(i_s),
+            np.concatenate(n_s),
+            np.concatenate(f_s),
+            np.concatenate(a_s),
+            np.concatenate(b_s),
+        )
+        if len(_OR_TABLES) > 512:
+            _OR_TABLES.clear()
+        _OR_TABLES[m] = table
+    return table
+
+
 def _path_opt(
     seq: IntArray,
     d: FloatArray,
@@ -566,33 +607,30 @@ def _path_opt(
         pad[0, 1 : m + 1] = start_cost
         pad[1 : m + 1, 0] = start_cost
     q = np.concatenate([[0], np.asarray(seq, dtype=np.int64) + 1, [m + 1]])
-    r_idx = np.arange(m + 2)
     tri = np.where(np.triu(np.ones((m, m), dtype=bool), 1), 0.0, -np.inf)
-    masks = [_or_mask(m, s) for s in OR_OPT_LENGTHS if m - s + 1 >= 1]
+    or_mask, or_i, or_len, or_flip, or_a, or_b = _or_table(m)
     gpad = None if group is None else np.concatenate([[-1], group, [-2]])
     cols = np.arange(m + 1)
     for _ in range(rounds):
-        dq = pad[np.ix_(q, q)]
-        e = dq[r_idx[:-1], r_idx[1:]]  # e[j] = D[j, j+1], j = 0..m
+        dq = pad.take(q, axis=0).take(q, axis=1)
+        e = dq.ravel()[1 :: m + 3]  # e[j] = D[j, j+1], j = 0..m
         # 2-opt: reverse q[i..j], 1 <= i < j <= m.
         g2 = e[:-1][:, None] + e[1:][None, :] - dq[0:m, 1 : m + 1] - dq[1 : m + 1, 2 : m + 2]
         g2 += tri
         b2 = int(g2.argmax())
         best = float(g2.flat[b2])
         move = (0, b2 // m + 1, b2 % m + 1, 0, False)
-        for seg_len, mask in zip(OR_OPT_LENGTHS, masks, strict=False):
-            n_i = m - seg_len + 1
-            i = r_idx[1 : n_i + 1]
-            # gain = removal gain - insertion cost (+ -inf where not a move)
-            rem = mask + (e[i - 1] + e[i + seg_len - 1] - dq[i - 1, i + seg_len])[:, None]
-            rem += e
-            for a, b, flip in ((1, seg_len, False), (seg_len, 1, True)):
-                g = rem - dq[a : a + n_i, 0 : m + 1]
-                g -= dq[b : b + n_i, 1 : m + 2]
-                k = int(g.argmax())
-                if float(g.flat[k]) > best:
-                    best = float(g.flat[k])
-                    move = (1, k // (m + 1) + 1, k % (m + 1), seg_len, flip)
+        # Or-opt, every segment length and direction in one table (rows as in `_or_table`):
+        # gain = removal gain - insertion cost (+ -inf where not a move).
+        rem = or_mask + (e[or_i - 1] + e[or_i + or_len - 1] - dq[or_i - 1, or_i + or_len])[:, None]
+        rem += e
+        g = rem - dq[or_a, 0 : m + 1]
+        g -= dq[or_b, 1 : m + 2]
+        k = int(g.argmax())
+        if float(g.flat[k]) > best:
+            best = float(g.flat[k])
+            row = k // (m + 1)
+            move = (1, int(or_i[row]), k % (m + 1), int(or_len[row]), bool(or_flip[row]))
         if gpad is not None:
             # Or-opt of longer segments: whole runs of one face, and of two faces in a row.
             gq = gpad[q]
@@ -607,14 +645,15 @@ def _path_opt(
                 off = cols[None, :] - ri[:, None]
                 rem = (e[ri - 1] + e[rj] - dq[ri - 1, rj + 1])[:, None] + e[None, :]
                 rem[(off >= -1) & (off < rn[:, None])] = -np.inf
-                for a_i, b_i, flip in ((ri, rj, False), (rj, ri, True)):
-                    g = rem - dq[a_i, 0 : m + 1]
-                    g -= dq[b_i, 1 : m + 2]
-                    k = int(g.argmax())
-                    if float(g.flat[k]) > best:
-                        best = float(g.flat[k])
-                        row = k // (m + 1)
-                        move = (1, int(ri[row]), k % (m + 1), int(rn[row]), flip)
+                # Forwards (rows 0..nr-1), then reversed (rows nr..2nr-1).
+                nr = len(ri)
+                g = np.concatenate([rem, rem]) - dq[np.concatenate([ri, rj]), 0 : m + 1]
+                g -= dq[np.concatenate([rj, ri]), 1 : m + 2]
+                k = int(g.argmax())
+                if float(g.flat[k]) > best:
+                    best = float(g.flat[k])
+                    row = k // (m + 1)
+                    move = (1, int(ri[row % nr]), k % (m + 1), int(rn[row % nr]), row >= nr)
         if best <= 1e-6:
             break
         kind, i0, j0, seg_len, flip = move

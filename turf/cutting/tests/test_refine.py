@@ -54,6 +54,44 @@ def test_lloyd_and_reconnect_give_connected_balanced_turfs() -> None:
     assert (pieces(out, graph) == 1).all()
 
 
+def test_lloyd_keeps_a_turf_that_holds_a_cut_off_component_in_its_own() -> None:
+    # 400 sites in one component, 4 turfs by column; 3 sites far off in a component of their
+    # own (cut off by a barrier), too small for a turf, joined turf 3 (the nearest). They come
+    # last, so turf 3's component was read from them: the steps used to drain turf 3 of all
+    # its sites in the main component, leaving it with those 3.
+    x, y, w, _graph = grid(20)
+    lab = np.minimum(3, (x // 50).astype(np.int64))
+    x = np.concatenate([x, [400.0, 410.0, 420.0]])
+    y = np.concatenate([y, [95.0, 95.0, 95.0]])
+    w = np.ones(len(x))
+    lab = np.concatenate([lab, [3, 3, 3]])
+    comp = np.concatenate([np.zeros(400, dtype=np.int64), [1, 1, 1]])
+    out = lloyd(x, y, w, lab.copy(), comp)
+    assert (out[400:] == 3).all()
+    sizes = np.bincount(out, minlength=4)
+    assert sizes.min() >= 80 and sizes.max() <= 120, sizes
+    assert sse(x[:400], y[:400], w[:400], out[:400]) <= sse(x[:400], y[:400], w[:400], lab[:400])
+
+
+def test_lloyd_keeps_the_labels_of_a_component_it_would_take_out_of_the_band() -> None:
+    # Component 0: a 20 x 20 grid, 4 turfs of 100. Component 1: a line, 10 heavy sites (turf 4,
+    # 100 doors) then 200 light ones (turf 5, 90 doors); one step without prices sends the
+    # light sites near the heavy ones to turf 4 (121 / 69 doors: turf 5 leaves 75-125). With
+    # the band, component 1 (not the largest) keeps its labels.
+    x, y, w, _graph = grid(20)
+    lab = np.minimum(3, (x // 50).astype(np.int64))
+    x = np.concatenate([x, 1000.0 + np.arange(210.0)])
+    y = np.concatenate([y, np.zeros(210)])
+    w = np.concatenate([w, np.full(10, 10.0), np.full(200, 0.45)])
+    lab = np.concatenate([lab, np.repeat([4, 5], [10, 200])])
+    comp = np.concatenate([np.zeros(400, dtype=np.int64), np.ones(210, dtype=np.int64)])
+    free = lloyd(x, y, w, lab.copy(), comp, iters=1, price_steps=1)
+    banded = lloyd(x, y, w, lab.copy(), comp, iters=1, price_steps=1, band=(75.0, 125.0))
+    assert np.bincount(free, weights=w)[5] < 75.0
+    assert (banded[400:] == lab[400:]).all()
+    assert (banded[:400] == free[:400]).all()
+
+
 def test_path_polish_returns_a_shorter_permutation() -> None:
     rng = np.random.default_rng(3)
     p = rng.random((60, 2)) * 100
