@@ -14,8 +14,12 @@ Contract
   counted in the metrics). Pipeline: sites -> bisection -> balanced Lloyd -> boundary
   refinement -> hull repair (see `turf.cutting.refine`, `turf.cutting.overlap`).
   Raises `CutError` (a ValueError) on bad input.
-- `order_walk(doors, indices, *, streets=None, barriers=None)`: walk order of any door subset
-  (used when a director draws, splits or merges a turf by hand).
+- `order_walks(doors, turfs, *, streets=None, barriers=None, street_rules=True)`: the walk order
+  of each turf, street-aware (block faces in house-number order, crossing at corners, a major
+  road one side then the other; see `turf.cutting.walk`), never crossing a barrier when the
+  turf can be walked without; `order_walk(doors, indices, ...)` is the same for one door subset
+  (used when a director draws, splits or merges a turf by hand); `rule_breaks` counts how
+  often walks break the street rules.
 - `compute_metrics(doors, turfs, *, target, barriers=None)` -> (overall, per_turf): the DESIGN.md
   section 5 metrics, the same for every method (see `turf.cutting.metrics`).
 - `turf_polygons(doors, turfs, boundary=None)`: one polygon per turf.
@@ -34,7 +38,7 @@ from turf.cutting.types import (
     TurfCut,
     normalise_street,
 )
-from turf.cutting.walk import order_walk
+from turf.cutting.walk import order_walk, order_walks, rule_breaks
 
 __all__ = [
     "Barriers",
@@ -49,5 +53,7 @@ __all__ = [
     "max_turf_size",
     "normalise_street",
     "order_walk",
+    "order_walks",
+    "rule_breaks",
     "turf_polygons",
 ]
