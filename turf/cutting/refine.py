@@ -16,7 +16,6 @@ the bisection, within barrier components; `reconnect` then hands stray pieces to
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from turf.cutting.geometry import components
 from turf.cutting.types import FloatArray, IntArray
@@ -345,7 +344,7 @@ def _lloyd_steps(
         cx = np.bincount(cur, weights=wx, minlength=k) / size
         cy = np.bincount(cur, weights=wy, minlength=k) / size
         r2 = float((wc * ((x - cx[cur]) ** 2 + (y - cy[cur]) ** 2)).sum() / wsum)
-        _, cand = cKDTree(np.column_stack([cx, cy])).query(xy, k=nn)
+        cand = _nearest(xy, cx, cy, nn)
         cand = cand.reshape(len(x), nn)
         d2 = (x[:, None] - cx[cand]) ** 2 + (y[:, None] - cy[cand]) ** 2
         d2 = np.where(turf_comp[cand] == comp[:, None], d2, np.inf)
@@ -363,3 +362,21 @@ def _lloyd_steps(
     if (np.bincount(cur, weights=w, minlength=k) <= 0).any():
         return lab
     return cur
+
+
+# Up to this many turfs, the nearest centroids are found by brute force: a ward of Cambridge
+# has ~20 turfs, and importing scipy's k-d tree costs more (~0.2 s) than the whole search.
+_BRUTE_FORCE_TURFS = 128
+
+
+def _nearest(xy: FloatArray, cx: FloatArray, cy: FloatArray, nn: int) -> IntArray:
+    """The `nn` nearest centroids of each point, nearest first."""
+    if len(cx) <= _BRUTE_FORCE_TURFS:
+        d2 = (xy[:, :1] - cx[None, :]) ** 2 + (xy[:, 1:2] - cy[None, :]) ** 2
+        near: IntArray = np.argsort(d2, axis=1, kind="stable")[:, :nn]
+        return near
+    from scipy.spatial import cKDTree  # large districts only
+
+    _, cand = cKDTree(np.column_stack([cx, cy])).query(xy, k=nn)
+    out: IntArray = np.asarray(cand, dtype=np.int64).reshape(len(xy), nn)
+    return out

@@ -60,8 +60,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order
 
 from turf.cutting.geometry import segments_crossing
 from turf.cutting.types import Barriers, DoorSet, FloatArray, IntArray, Streets, normalise_street
@@ -229,11 +227,9 @@ def order_walks(
             # A nearest-neighbour seed often finishes one side of the barrier first and then
             # has to cross, which 2-opt/Or-opt cannot always undo: also seed by cheapest
             # insertion in breadth-first order over the legs that cross nothing.
-            free = csr_matrix(
-                (np.ones(int((~cross).sum())), (ii[~cross], jj[~cross])), shape=(hi - lo, hi - lo)
-            )
-            bfs = breadth_first_order(free, 0, directed=False, return_predecessors=False)
-            seeds = [_insertion(c, np.asarray(bfs, dtype=np.int64))]
+            free = np.zeros((hi - lo, hi - lo), dtype=bool)
+            free[ii[~cross], jj[~cross]] = free[jj[~cross], ii[~cross]] = True
+            seeds = [_insertion(c, _bfs_order(free))]
             seeds += [_seed(locs, lo, hi, c, s, which) for which in range(BARRIER_SEEDS)]
             best, key = seqs[t], (int(bad[t]), np.inf)
             for seed in seeds:
@@ -730,3 +726,18 @@ def rule_breaks(
             pos = [int(np.flatnonzero(runs == f)[0]) for f in faces]
             out["quiet_pairs_together"] += int(abs(pos[0] - pos[1]) == 1)
     return out
+
+
+def _bfs_order(adj: np.ndarray) -> IntArray:
+    """Breadth-first order from node 0 over a symmetric boolean adjacency matrix (neighbours in
+    index order); nodes not reachable from 0 are left out."""
+    seen = np.zeros(len(adj), dtype=bool)
+    seen[0] = True
+    order = [0]
+    head = 0
+    while head < len(order):
+        nxt = np.flatnonzero(adj[order[head]] & ~seen)
+        seen[nxt] = True
+        order.extend(nxt.tolist())
+        head += 1
+    return np.asarray(order, dtype=np.int64)
