@@ -6,8 +6,9 @@
 Rows: our engine through the real `cut_turfs` command (timed end to end, Django start-up and
 file reading included) and the engine alone; scikit-learn KMeans and k-means-constrained
 (size 60-100), each ward cut separately, walk order by `order_walk` without streets or barriers
-(nearest neighbour, then the same 2-opt + Or-opt polish as ours, door location by door location). Every row's
-metrics come from `turf.cutting.compute_metrics`, so they are computed the same way.
+(the shortest walk our polish finds, door location by door location), and again with our
+street-aware walk; our own turfs also walked without the street rules. Every row's metrics come
+from `turf.cutting.compute_metrics`, so they are computed the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from turf.cutting import DoorSet, compute_metrics, cut, order_walk  # noqa: E402
+from turf.cutting import DoorSet, compute_metrics, cut, order_walk, order_walks  # noqa: E402
 from turf.cutting.io import (  # noqa: E402
     DoorColumns,
     parse_filter,
@@ -125,6 +126,12 @@ def cambridge() -> None:
     res = cut(doors, target=TARGET, barriers=barriers, streets=streets)
     engine_s = time.perf_counter() - t0
     rows.append(row("ours: engine alone (`cut`)", engine_s, res.metrics))
+    # The same turfs walked without the street rules (shortest walk found, barriers avoided):
+    # what the rules cost in straight-line km.
+    ours = [t.indices for t in res.turfs]
+    free = order_walks(doors, ours, barriers=barriers, street_rules=False)
+    overall, _ = compute_metrics(doors, free, target=TARGET, barriers=barriers)
+    rows.append(row("ours, same turfs walked without the street rules", engine_s, overall))
 
     for label, method in (
         ("scikit-learn KMeans", "kmeans"),
@@ -136,6 +143,10 @@ def cambridge() -> None:
         seconds = time.perf_counter() - t0
         overall, _ = compute_metrics(doors, walks, target=TARGET, barriers=barriers)
         rows.append(row(label, seconds, overall))
+        # The peer's turfs walked by our street-aware walk (same rules as ours).
+        ruled = order_walks(doors, turfs, streets=streets, barriers=barriers)
+        overall, _ = compute_metrics(doors, ruled, target=TARGET, barriers=barriers)
+        rows.append(row(f"{label}, walked with our street rules", seconds, overall))
     print(f"Cambridge MA, {len(doors)} doors, target {TARGET}, each ward cut separately\n")
     print(HEADER)
     print("|" + "---|" * 11)

@@ -364,16 +364,21 @@ def _lloyd_steps(
     return cur
 
 
-# Up to this many turfs, the nearest centroids are found by brute force: a ward of Cambridge
-# has ~20 turfs, and importing scipy's k-d tree costs more (~0.2 s) than the whole search.
-_BRUTE_FORCE_TURFS = 128
+# Up to this many turfs, the nearest centroids are found by brute force (as fast as a k-d tree
+# there; a ward of Cambridge has 7-38 turfs), which spares the ~0.2 s import of scipy.
+_BRUTE_FORCE_TURFS = 48
 
 
 def _nearest(xy: FloatArray, cx: FloatArray, cy: FloatArray, nn: int) -> IntArray:
     """The `nn` nearest centroids of each point, nearest first."""
     if len(cx) <= _BRUTE_FORCE_TURFS:
         d2 = (xy[:, :1] - cx[None, :]) ** 2 + (xy[:, 1:2] - cy[None, :]) ** 2
-        near: IntArray = np.argsort(d2, axis=1, kind="stable")[:, :nn]
+        if nn < len(cx):
+            part = np.argpartition(d2, nn - 1, axis=1)[:, :nn]
+        else:
+            part = np.broadcast_to(np.arange(len(cx)), d2.shape).copy()
+        by_distance = np.argsort(np.take_along_axis(d2, part, axis=1), axis=1, kind="stable")
+        near: IntArray = np.take_along_axis(part, by_distance, axis=1)
         return near
     from scipy.spatial import cKDTree  # large districts only
 
