@@ -1249,22 +1249,11 @@ def _attempts_insert(ctx: MergeContext, rows: Sequence[_Attempt]) -> None:
 # derived rows, which are aggregated by the database (the same order and rules as
 # `_scores_upsert` / `_household_results_upsert`, the SQLite path). One round trip and one
 # parse instead of four, and one jsonb payload instead of four (bench/README.md ## Sync).
-_PG_INPUT_COLUMNS = (
-    ("id", "uuid"),
-    ("turf_id", "int"),
-    ("household_id", "int"),
-    ("person_id", "int"),
-    ("result_code_id", "int"),
-    ("answers", "json"),
-    ("supporter_id", "int"),
-    ("notes", "text"),
-    ("device_time", "time"),
-    ("effective_time", "time"),
-    ("clock_clamped", "bool"),
-    ("gps_lon", "float"),
-    ("gps_lat", "float"),
-    ("gps_accuracy_m", "float"),
-    ("content_hash", "text"),
+# The attempts' own columns; the campaign, canvasser, device and receive time are the batch's.
+_PG_INPUT_COLUMNS = tuple(
+    column
+    for column in _ATTEMPT_COLUMNS
+    if column[0] not in {"campaign_id", "canvasser_id", "device_id", "received_at"}
 )
 
 
