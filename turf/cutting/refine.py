@@ -153,10 +153,12 @@ def refine(
         syl: list[float] = sy.tolist()
         for uu, tt, ww in zip(u[pick].tolist(), t[pick].tolist(), wu[pick].tolist(), strict=True):
             ss = labl[uu]
-            if not (
-                _fits1(sizel[ss] - ww, sizel[ss], blo, bhi)
-                and _fits1(sizel[tt] + ww, sizel[tt], blo, bhi)
-            ):
+            # `_fits` for both turfs, on floats.
+            old_s, old_t = sizel[ss], sizel[tt]
+            new_s, new_t = old_s - ww, old_t + ww
+            if max(0.0, blo - new_s, new_s - bhi) > max(0.0, blo - old_s, old_s - bhi) or max(
+                0.0, blo - new_t, new_t - bhi
+            ) > max(0.0, blo - old_t, old_t - bhi):
                 continue
             nbrs = adj[uu]
             if not any(labl[v] == tt for v in nbrs):
@@ -190,10 +192,6 @@ def _viol(n: FloatArray, lo: float, hi: float) -> FloatArray:
 def _fits(new: FloatArray, old: FloatArray, lo: float, hi: float) -> np.ndarray:
     """A size change is allowed when it does not take the size further out of [lo, hi]."""
     return _viol(new, lo, hi) <= _viol(old, lo, hi)
-
-
-def _fits1(new: float, old: float, lo: float, hi: float) -> bool:
-    return max(0.0, lo - new, new - hi) <= max(0.0, lo - old, old - hi)
 
 
 def reconnect(
