@@ -102,6 +102,7 @@ def refine(
     mean = float(w.sum()) / k
     mu_max = balance * r2 / mean
     half = max(1, passes // 2)
+    xl, yl = x.tolist(), y.tolist()
     for p in range(passes):
         strict = loose is None or p >= half
         blo, bhi = (lo, hi) if strict or loose is None else loose
@@ -144,25 +145,40 @@ def refine(
         pick = order[first]
         pick = pick[np.argsort(delta[pick], kind="stable")]
         moved = 0
+        # The moves are checked and applied on Python lists (the same float arithmetic as on
+        # the arrays, without numpy's per-element cost), written back after the pass.
+        labl: list[int] = lab.tolist()
+        sizel: list[float] = size.tolist()
+        sxl: list[float] = sx.tolist()
+        syl: list[float] = sy.tolist()
         for uu, tt, ww in zip(u[pick].tolist(), t[pick].tolist(), wu[pick].tolist(), strict=True):
-            ss = int(lab[uu])
-            if not (
-                _fits1(size[ss] - ww, size[ss], blo, bhi)
-                and _fits1(size[tt] + ww, size[tt], blo, bhi)
-            ):
+            ss = labl[uu]
+            # `_fits` for both turfs, on floats.
+            old_s, old_t = sizel[ss], sizel[tt]
+            new_s, new_t = old_s - ww, old_t + ww
+            if max(0.0, blo - new_s, new_s - bhi) > max(0.0, blo - old_s, old_s - bhi) or max(
+                0.0, blo - new_t, new_t - bhi
+            ) > max(0.0, blo - old_t, old_t - bhi):
                 continue
-            if not any(lab[v] == tt for v in adj[uu]):
+            nbrs = adj[uu]
+            if not any(labl[v] == tt for v in nbrs):
                 continue
-            if not stays_connected(adj, lab, uu, ss):
+            same = [v for v in nbrs if labl[v] == ss]
+            if len(same) > 1 and not connected_within(adj, set(same)):
                 continue
-            lab[uu] = tt
-            size[ss] -= ww
-            size[tt] += ww
-            sx[ss] -= ww * x[uu]
-            sy[ss] -= ww * y[uu]
-            sx[tt] += ww * x[uu]
-            sy[tt] += ww * y[uu]
+            labl[uu] = tt
+            sizel[ss] -= ww
+            sizel[tt] += ww
+            sxl[ss] -= ww * xl[uu]
+            syl[ss] -= ww * yl[uu]
+            sxl[tt] += ww * xl[uu]
+            syl[tt] += ww * yl[uu]
             moved += 1
+        if moved:
+            lab[:] = labl
+            size[:] = sizel
+            sx[:] = sxl
+            sy[:] = syl
         if moved == 0 and strict:
             break
     return lab
@@ -176,10 +192,6 @@ def _viol(n: FloatArray, lo: float, hi: float) -> FloatArray:
 def _fits(new: FloatArray, old: FloatArray, lo: float, hi: float) -> np.ndarray:
     """A size change is allowed when it does not take the size further out of [lo, hi]."""
     return _viol(new, lo, hi) <= _viol(old, lo, hi)
-
-
-def _fits1(new: float, old: float, lo: float, hi: float) -> bool:
-    return max(0.0, lo - new, new - hi) <= max(0.0, lo - old, old - hi)
 
 
 def reconnect(
@@ -352,10 +364,15 @@ def _lloyd_steps(
         # Only the sites that choose are scored in the price steps (the others keep `cur`).
         free = np.flatnonzero(~own)
         cand_f, d2_f = cand[free], d2[free]
-        rows = np.arange(len(free))
+        # cand_f[row, pick] as one flat take; one scratch array for the priced distances.
+        cand_flat = cand_f.ravel()
+        row_base = np.arange(len(free)) * cand_f.shape[1]
+        priced = np.empty(cand_f.shape, dtype=np.float64)
         choice = cur.copy()
         for _step in range(price_steps):
-            choice[free] = cand_f[rows, np.argmin(d2_f - price[cand_f], axis=1)]
+            np.take(price, cand_f, out=priced)
+            np.subtract(d2_f, priced, out=priced)
+            choice[free] = cand_flat.take(row_base + priced.argmin(axis=1))
             size = np.bincount(choice, weights=w, minlength=k)
             price -= 0.5 * r2 * (size - goal) / goal
         cur = choice

@@ -580,6 +580,21 @@ def _or_table(m: int) -> tuple[FloatArray, IntArray, IntArray, IntArray, IntArra
     return table
 
 
+_UPPER: dict[int, FloatArray] = {}
+
+
+def _upper(m: int) -> FloatArray:
+    """0 above the diagonal of an m x m matrix, -inf elsewhere (read-only, cached per m)."""
+    tri = _UPPER.get(m)
+    if tri is None:
+        tri = np.where(np.triu(np.ones((m, m), dtype=bool), 1), 0.0, -np.inf)
+        tri.flags.writeable = False
+        if len(_UPPER) > 512:
+            _UPPER.clear()
+        _UPPER[m] = tri
+    return tri
+
+
 def _path_opt(
     seq: IntArray,
     d: FloatArray,
@@ -603,7 +618,7 @@ def _path_opt(
         pad[0, 1 : m + 1] = start_cost
         pad[1 : m + 1, 0] = start_cost
     q = np.concatenate([[0], np.asarray(seq, dtype=np.int64) + 1, [m + 1]])
-    tri = np.where(np.triu(np.ones((m, m), dtype=bool), 1), 0.0, -np.inf)
+    tri = _upper(m)
     or_mask, or_i, or_len, or_flip, or_a, or_b = _or_table(m)
     gpad = None if group is None else np.concatenate([[-1], group, [-2]])
     cols = np.arange(m + 1)
