@@ -240,11 +240,14 @@ def _reject(item_id: str, exc: ItemRejected) -> Receipt:
     )
 
 
+# `json.dumps` with options builds a new encoder per call: one encoder, the same bytes.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def item_content_hash(item: dict[str, Any]) -> str:
     """SHA-256 of the item's canonical JSON (sorted keys, compact, UTF-8): the ledger's notion of
     "same content"."""
-    raw = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(item).encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,8 +504,9 @@ def _check_envelope(item: Any) -> tuple[str, uuid.UUID, datetime]:
     if kind not in _FIELDS:
         raise _invalid("kind", f"Must be one of {', '.join(sorted(_FIELDS))}.")
     client_id = _parse_uuid(item.get("id"), "id")
-    unknown = sorted(set(item) - _FIELDS[kind])
-    if unknown:
+    allowed = _FIELDS[kind]
+    if not item.keys() <= allowed:
+        unknown = sorted(set(item) - allowed)
         raise ItemRejected(
             R_INVALID,
             f"Unknown field(s) for a {kind} item: {', '.join(unknown)}.",
