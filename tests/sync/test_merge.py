@@ -18,6 +18,7 @@ from canvass.models import (
 )
 from canvass.sync.merge import (
     household_result_recompute,
+    item_content_hash,
     supporter_score_recompute,
     sync_items_merge,
 )
@@ -228,3 +229,19 @@ def test_it_rejects_a_signup_whose_id_belongs_to_another_row_and_leaves_that_row
         (foreign.pk, sibling_campaign.pk, "other@example.org")
     ]
     assert not SyncLedgerEntry.objects.exists()
+
+
+def test_the_content_hash_is_sha256_of_the_canonical_json_and_stays_the_same():
+    # Pinned: the ledger stores these hashes, so a retry of an old batch must hash the same.
+    item = {
+        "kind": "contact",
+        "notes": "Caf\u00e9 \u2013 \u00fcn\u00efcode \U0001f642",
+        "answers": {"z": [1, 2.5, None, True], "a": "x"},
+        "id": "00000000-0000-4000-8000-000000000001",
+        "gps": {"lon": -71.1, "lat": 42.37},
+    }
+    assert (
+        item_content_hash(item)
+        == "cc102f541f8ff9735cb0b351903a28c048b3a7aa1b64403fcdfbdf258ce62e3a"
+    )
+    assert item_content_hash(dict(reversed(item.items()))) == item_content_hash(item)

@@ -510,11 +510,11 @@ def test_it_counts_every_knock_at_a_door_once(assigned_turf, canvasser, client_f
 def test_it_merges_a_batch_in_a_constant_number_of_queries(
     turf, canvasser, client_for, contact_item, django_assert_num_queries, size
 ):
-    # Per batch, whatever its size: token, membership, result codes, assignment windows,
-    # people, then the writes (ledger, attempts, scores, door results): one statement on
-    # PostgreSQL, four elsewhere; plus the SAVEPOINT/RELEASE pair the test's transaction makes
-    # of BEGIN/COMMIT. No ledger look-up up front: a batch of new ids never pays for the retry
-    # path.
+    # Per batch, whatever its size: token, membership, result codes, assignment windows and
+    # people (one statement on PostgreSQL, two elsewhere), then the writes (ledger, attempts,
+    # scores, door results): one statement on PostgreSQL, four elsewhere; plus the
+    # SAVEPOINT/RELEASE pair the test's transaction makes of BEGIN/COMMIT. No ledger look-up
+    # up front: a batch of new ids never pays for the retry path.
     assign(turf, canvasser)
     doors = doors_of(turf)
     items = [
@@ -522,9 +522,44 @@ def test_it_merges_a_batch_in_a_constant_number_of_queries(
     ]
     client = client_for(canvasser)
 
-    with django_assert_num_queries(8 if connection.vendor == "postgresql" else 11):
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 11):
         body = push(client, items, campaign_id=turf.campaign_id).json()
 
     assert body["summary"] == {"created": size, "duplicate": 0, "rejected": 0}
     assert ContactAttempt.objects.count() == size
     assert HouseholdResult.objects.count() == size
+
+
+def test_it_checks_each_person_against_the_door_they_are_named_at(
+    assigned_turf, canvasser, client_for, contact_item
+):
+    # The people are read with the assignment windows (one statement on PostgreSQL): a
+    # person of another door, of another organization or without a door is refused, the
+    # others are stored, whatever their order in the batch.
+    from canvass.services import organization_create
+    from tests.factories import person_make
+
+    first, second = doors_of(assigned_turf)[:2]
+    elsewhere = person_make(organization_create(name="Other", slug="other-org"))
+    homeless = person_make(assigned_turf.campaign.organization)
+    items = [
+        contact_item(first, person=people_at(second)[0].pk),
+        contact_item(first, person=people_at(first)[0].pk, supporter_id=1),
+        contact_item(second, person=elsewhere.pk),
+        contact_item(second, person=homeless.pk),
+        contact_item(second, person=people_at(second)[0].pk),
+    ]
+
+    body = push(client_for(canvasser), items).json()
+
+    assert [(r["status"], r["reason"]) for r in body["receipts"]] == [
+        ("rejected", "unknown_person"),
+        ("created", None),
+        ("rejected", "unknown_person"),
+        ("rejected", "unknown_person"),
+        ("created", None),
+    ]
+    assert sorted(ContactAttempt.objects.values_list("person_id", flat=True)) == sorted(
+        [people_at(first)[0].pk, people_at(second)[0].pk]
+    )
+    assert SupporterScore.objects.get().person_id == people_at(first)[0].pk
