@@ -83,32 +83,31 @@ class Owners:
         hits = hits[self.owner[hits] != t]
         return self.x[hits], self.y[hits]
 
+    def _contained(self, hulls: np.ndarray) -> tuple[IntArray, IntArray]:
+        """(hull index, door index) of every door strictly inside one of `hulls` (only polygon
+        hulls have an interior)."""
+        poly = np.flatnonzero(shapely.get_type_id(hulls) == 3)
+        if len(poly) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        hj, di = self.tree.query(hulls[poly], predicate="contains_properly")
+        return poly[hj], di
+
     def foreign_many(
         self, hulls: np.ndarray, turf: IntArray, plus: IntArray, minus: IntArray
     ) -> IntArray:
         """Foreign-door count of each hull `j`, as if site `plus[j]` were in turf `turf[j]` and
         site `minus[j]` were not (-2: none)."""
-        out = np.zeros(len(hulls), dtype=np.int64)
-        poly = np.flatnonzero(shapely.get_type_id(hulls) == 3)
-        if len(poly) == 0:
-            return out
-        hj, di = self.tree.query(hulls[poly], predicate="contains_properly")
-        j = poly[hj]
+        j, di = self._contained(hulls)
         site = self.site[di]
         bad = ((self.owner[di] != turf[j]) & (site != plus[j])) | (site == minus[j])
-        out += np.bincount(j[bad], minlength=len(hulls))
+        out: IntArray = np.bincount(j[bad], minlength=len(hulls))
         return out
 
     def foreign_own(self, hulls: np.ndarray) -> IntArray:
         """Foreign-door count of each hull `j`, for turf `j`: `foreign(hulls[j], j)` for all
         `j` in one query."""
-        out = np.zeros(len(hulls), dtype=np.int64)
-        poly = np.flatnonzero(shapely.get_type_id(hulls) == 3)
-        if len(poly) == 0:
-            return out
-        hj, di = self.tree.query(hulls[poly], predicate="contains_properly")
-        j = poly[hj]
-        out += np.bincount(j[self.owner[di] != j], minlength=len(hulls))
+        j, di = self._contained(hulls)
+        out: IntArray = np.bincount(j[self.owner[di] != j], minlength=len(hulls))
         return out
 
     def foreign_sets(
@@ -120,18 +119,13 @@ class Owners:
     ) -> IntArray:
         """Foreign-door count of each hull `j`, as if the sites paired with `j` in `plus`
         (hull indices, sites) were in turf `turf[j]` and those paired in `minus` were not."""
-        out = np.zeros(len(hulls), dtype=np.int64)
-        poly = np.flatnonzero(shapely.get_type_id(hulls) == 3)
-        if len(poly) == 0:
-            return out
-        hj, di = self.tree.query(hulls[poly], predicate="contains_properly")
-        j = poly[hj]
+        j, di = self._contained(hulls)
         span = int(self.site.max()) + 2
         key = j * span + self.site[di] + 1
         in_plus = np.isin(key, plus[0] * span + plus[1] + 1)
         in_minus = np.isin(key, minus[0] * span + minus[1] + 1)
         bad = ((self.owner[di] != turf[j]) & ~in_plus) | in_minus
-        out += np.bincount(j[bad], minlength=len(hulls))
+        out: IntArray = np.bincount(j[bad], minlength=len(hulls))
         return out
 
     def foreign(self, hull: shapely.Geometry, t: int, piece_owner: int | None = None) -> int:
