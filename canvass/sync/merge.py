@@ -109,7 +109,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -725,29 +725,11 @@ def _rows_sql(
             f"r.v->{i}" if kind == "json" else f"(r.v->>{i}){_PG_CASTS[kind]}"
             for i, (_, kind) in enumerate(columns)
         )
-        # One converter per column, looked up once (not a call per value: 100 rows x ~40
-        # values per batch); a time seen before (received_at on every row) is formatted once.
-        isoformats: dict[datetime, str] = {}
-
-        def iso(value: datetime) -> str:
-            text = isoformats.get(value)
-            if text is None:
-                text = isoformats[value] = value.isoformat()
-            return text
-
-        converters = [_PG_JSON_CONVERTERS.get(kind, iso) for _, kind in columns]
-        payload = [
-            [
-                value if convert is None or value is None else convert(value)
-                for value, convert in zip(row, converters, strict=True)
-            ]
-            for row in rows
-        ]
         sql = (
             f"INSERT INTO {table} ({names}) SELECT {picks} "
             f"FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(v, n) ORDER BY r.n"
         )
-        return sql, [json.dumps(payload, separators=(",", ":"), ensure_ascii=False)]
+        return sql, [_json_payload(columns, rows)]
     ops = connection.ops
     params: list[Any] = []
     for row in rows:
@@ -776,6 +758,29 @@ _PG_JSON_CONVERTERS: dict[str, Any] = {
     "float": None,
     "uuid": str,
 }
+
+
+def _json_payload(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> str:
+    """`rows` (values in `columns` order) as the one jsonb parameter of a PostgreSQL write."""
+    # One converter per column, looked up once (not a call per value: 100 rows x ~40 values per
+    # batch); a time seen before (received_at on every row) is formatted once.
+    isoformats: dict[datetime, str] = {}
+
+    def iso(value: datetime) -> str:
+        text = isoformats.get(value)
+        if text is None:
+            text = isoformats[value] = value.isoformat()
+        return text
+
+    converters = [_PG_JSON_CONVERTERS.get(kind, iso) for _, kind in columns]
+    payload = [
+        [
+            value if convert is None or value is None else convert(value)
+            for value, convert in zip(row, converters, strict=True)
+        ]
+        for row in rows
+    ]
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
 _LEDGER_COLUMNS = (
@@ -1217,14 +1222,12 @@ class _Attempt(NamedTuple):
     item: _Contact
 
 
-_ATTEMPT_COLUMNS = (
+# An attempt's own columns (as `_attempt_values` gives them), then the batch's.
+_ATTEMPT_OWN_COLUMNS = (
     ("id", "uuid"),
-    ("campaign_id", "int"),
     ("turf_id", "int"),
     ("household_id", "int"),
     ("person_id", "int"),
-    ("canvasser_id", "int"),
-    ("device_id", "text"),
     ("result_code_id", "int"),
     ("answers", "json"),
     ("supporter_id", "int"),
@@ -1235,9 +1238,37 @@ _ATTEMPT_COLUMNS = (
     ("gps_lon", "float"),
     ("gps_lat", "float"),
     ("gps_accuracy_m", "float"),
-    ("received_at", "time"),
     ("content_hash", "text"),
 )
+_ATTEMPT_COLUMNS = (
+    *_ATTEMPT_OWN_COLUMNS,
+    ("campaign_id", "int"),
+    ("canvasser_id", "int"),
+    ("device_id", "text"),
+    ("received_at", "time"),
+)
+
+
+def _attempt_values(row: _Attempt) -> tuple[Any, ...]:
+    """The values of `_ATTEMPT_OWN_COLUMNS` for one attempt."""
+    gps = row.item.gps or (None, None, None)
+    return (
+        row.id,
+        row.turf_id,
+        row.household_id,
+        row.person_id,
+        row.result_code_id,
+        row.item.answers,
+        row.supporter_id,
+        row.item.notes,
+        row.item.device_time,
+        row.effective_time,
+        row.item.clamped,
+        gps[0],
+        gps[1],
+        gps[2],
+        row.item.content_hash,
+    )
 
 
 def _attempts_insert(ctx: MergeContext, rows: Sequence[_Attempt]) -> None:
@@ -1249,27 +1280,7 @@ def _attempts_insert(ctx: MergeContext, rows: Sequence[_Attempt]) -> None:
         ContactAttempt._meta.db_table,
         _ATTEMPT_COLUMNS,
         [
-            (
-                row.id,
-                ctx.campaign_id,
-                row.turf_id,
-                row.household_id,
-                row.person_id,
-                ctx.user.pk,
-                ctx.device_id,
-                row.result_code_id,
-                row.item.answers,
-                row.supporter_id,
-                row.item.notes,
-                row.item.device_time,
-                row.effective_time,
-                row.item.clamped,
-                row.item.gps[0] if row.item.gps else None,
-                row.item.gps[1] if row.item.gps else None,
-                row.item.gps[2] if row.item.gps else None,
-                ctx.received_at,
-                row.item.content_hash,
-            )
+            (*_attempt_values(row), ctx.campaign_id, ctx.user.pk, ctx.device_id, ctx.received_at)
             for row in rows
         ],
     )
@@ -1282,14 +1293,9 @@ def _attempts_insert(ctx: MergeContext, rows: Sequence[_Attempt]) -> None:
 # derived rows, which are aggregated by the database (the same order and rules as
 # `_scores_upsert` / `_household_results_upsert`, the SQLite path). One round trip and one
 # parse instead of four, and one jsonb payload instead of four (bench/README.md ## Sync).
-# The attempts' own columns; the campaign, canvasser, device and receive time are the batch's.
-_PG_INPUT_COLUMNS = tuple(
-    column
-    for column in _ATTEMPT_COLUMNS
-    if column[0] not in {"campaign_id", "canvasser_id", "device_id", "received_at"}
-)
 
 
+@cache
 def _contacts_write_sql() -> str:
     ledger = SyncLedgerEntry._meta.db_table
     attempts = ContactAttempt._meta.db_table
@@ -1298,7 +1304,7 @@ def _contacts_write_sql() -> str:
     codes = ResultCode._meta.db_table
     picks = ", ".join(
         f"r.v->{i} AS {name}" if kind == "json" else f"(r.v->>{i}){_PG_CASTS[kind]} AS {name}"
-        for i, (name, kind) in enumerate(_PG_INPUT_COLUMNS)
+        for i, (name, kind) in enumerate(_ATTEMPT_OWN_COLUMNS)
     )
     attempt_columns = (
         "id, campaign_id, turf_id, household_id, person_id, canvasser_id, device_id, "
@@ -1366,47 +1372,14 @@ def _contacts_write_sql() -> str:
     )
 
 
-_CONTACTS_WRITE_SQL: str | None = None
-
-
 def _contacts_write_pg(ctx: MergeContext, rows: Sequence[_Attempt]) -> set[uuid.UUID]:
     """Store the attempts of `rows` whose ids the ledger takes, with their derived rows, in one
     statement; return the ids inserted (the others were already in the ledger)."""
-    global _CONTACTS_WRITE_SQL
     if not rows:
         return set()
-    if _CONTACTS_WRITE_SQL is None:
-        _CONTACTS_WRITE_SQL = _contacts_write_sql()
-    isoformats: dict[datetime, str] = {}
-
-    def iso(value: datetime) -> str:
-        text = isoformats.get(value)
-        if text is None:
-            text = isoformats[value] = value.isoformat()
-        return text
-
-    payload = [
-        [
-            str(row.id),
-            row.turf_id,
-            row.household_id,
-            row.person_id,
-            row.result_code_id,
-            row.item.answers,
-            row.supporter_id,
-            row.item.notes,
-            iso(row.item.device_time),
-            iso(row.effective_time),
-            row.item.clamped,
-            row.item.gps[0] if row.item.gps else None,
-            row.item.gps[1] if row.item.gps else None,
-            row.item.gps[2] if row.item.gps else None,
-            row.item.content_hash,
-        ]
-        for row in rows
-    ]
+    payload = _json_payload(_ATTEMPT_OWN_COLUMNS, [_attempt_values(row) for row in rows])
     params: dict[str, Any] = {
-        "rows": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        "rows": payload,
         "campaign": ctx.campaign_id,
         "kind": SyncItemKind.CONTACT.value,
         "user": ctx.user.pk,
@@ -1415,7 +1388,7 @@ def _contacts_write_pg(ctx: MergeContext, rows: Sequence[_Attempt]) -> set[uuid.
         "now": timezone.now(),
     }
     with prepared_cursor() as cursor:
-        cursor.execute(_CONTACTS_WRITE_SQL, params)
+        cursor.execute(_contacts_write_sql(), params)
         return {_as_uuid(row[0]) for row in cursor.fetchall()}
 
 
