@@ -226,9 +226,8 @@ def turf_for_user(
 # `turf_for_user` runs on every packet fetch: its reads are raw statements (the querysets cost
 # more to build than to run, bench/README.md ## Sync), returning what the ORM would.
 _TURF = RowModel(Turf, "t")
-_TURF_CAMPAIGN = RowModel(Campaign, "c")
 _TURF_SQL = (
-    f"SELECT {_TURF.select}, {_TURF_CAMPAIGN.select} FROM {Turf._meta.db_table} t "
+    f"SELECT {_TURF.select}, {_CAMPAIGN.select} FROM {Turf._meta.db_table} t "
     f"JOIN {Campaign._meta.db_table} c ON c.id = t.campaign_id "
     f"WHERE t.id = %s AND EXISTS (SELECT 1 FROM {Membership._meta.db_table} m "
     "WHERE m.campaign_id = t.campaign_id AND m.user_id = %s)"
@@ -253,7 +252,7 @@ def _turf_fetch(user: User, pk: int) -> Turf | None:
     if row is None:
         return None
     turf = _TURF.build(row)
-    turf.campaign = _TURF_CAMPAIGN.build(row, _TURF.width)
+    turf.campaign = _CAMPAIGN.build(row, _TURF.width)
     return turf
 
 
