@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 
+from canvass.admin_generics import ModelAdmin, StackedInline, TabularInline
 from canvass.models import (
     AuditEvent,
     Campaign,
@@ -37,23 +38,7 @@ from canvass.models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.admin import ModelAdmin, StackedInline, TabularInline
     from django_stubs_ext import WithAnnotations
-else:
-
-    class _RuntimeGeneric:
-        """`Admin[Model]` is `Admin` at runtime: the admin classes are generic in django-stubs
-        only, and this project does not call `django_stubs_ext.monkeypatch()`."""
-
-        def __init__(self, cls: type) -> None:
-            self._cls = cls
-
-        def __getitem__(self, params: object) -> type:
-            return self._cls
-
-    ModelAdmin = _RuntimeGeneric(admin.ModelAdmin)
-    StackedInline = _RuntimeGeneric(admin.StackedInline)
-    TabularInline = _RuntimeGeneric(admin.TabularInline)
 
 _ModelT = TypeVar("_ModelT", bound=Model)
 

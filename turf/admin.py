@@ -10,26 +10,12 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from canvass.admin_generics import ModelAdmin, TabularInline
 from turf.models import Assignment, CutRun, District, Household, MapLayer, Turf, TurfDoor
 from turf.selectors import HouseholdCount, districts_with_household_counts
 
 if TYPE_CHECKING:
-    from django.contrib.admin import ModelAdmin, TabularInline
     from django_stubs_ext import WithAnnotations
-else:
-
-    class _RuntimeGeneric:
-        """`Admin[Model]` is `Admin` at runtime: the admin classes are generic in django-stubs
-        only, and this project does not call `django_stubs_ext.monkeypatch()`."""
-
-        def __init__(self, cls: type) -> None:
-            self._cls = cls
-
-        def __getitem__(self, params: object) -> type:
-            return self._cls
-
-    ModelAdmin = _RuntimeGeneric(admin.ModelAdmin)
-    TabularInline = _RuntimeGeneric(admin.TabularInline)
 
 
 class _TurfCount(TypedDict):
