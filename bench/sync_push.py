@@ -176,6 +176,21 @@ class ServerCpu:
         return sum(map(self._cpu, workers)), sum(map(self._cpu, backends))
 
 
+def push(port: int, token: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+    """One `POST /api/sync/contacts/` on a new connection: (status, response body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request(
+        "POST",
+        "/api/sync/contacts/",
+        body=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
+    response = conn.getresponse()
+    payload = response.read()
+    conn.close()
+    return response.status, payload
+
+
 def run_level(
     port: int, devices: list[dict], batches_each: int, size: int, cpu: ServerCpu | None = None
 ) -> dict:
@@ -189,22 +204,10 @@ def run_level(
         barrier.wait()
         for body in bodies:
             started = time.perf_counter()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            conn.request(
-                "POST",
-                "/api/sync/contacts/",
-                body=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "Authorization": f"Token {device['token']}",
-                },
-            )
-            response = conn.getresponse()
-            payload = response.read()
-            conn.close()
+            status, payload = push(port, device["token"], body, timeout=120)
             elapsed = time.perf_counter() - started
-            if response.status != 200 or json.loads(payload)["summary"]["created"] != size:
-                errors.append(f"{response.status}: {payload[:200]!r}")
+            if status != 200 or json.loads(payload)["summary"]["created"] != size:
+                errors.append(f"{status}: {payload[:200]!r}")
             with lock:
                 latencies.append(elapsed)
 
@@ -255,18 +258,7 @@ def packet_latency(port: int, device: dict, rounds: int) -> tuple[float, float, 
     knocks = make_batches(device, rounds, 1)
     cold = []
     for body in knocks:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.request(
-            "POST",
-            "/api/sync/contacts/",
-            body=body,
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Token {device['token']}",
-            },
-        )
-        conn.getresponse().read()
-        conn.close()
+        push(port, device["token"], body, timeout=60)
         cold.append(get(etag)[0])
     return (
         statistics.median(t for t, _, _ in full) * 1000,
