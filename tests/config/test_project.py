@@ -16,6 +16,18 @@ from openapi_spec_validator import validate
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`manage.py <args>` in a fresh process with exactly `env`."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_it_passes_the_deploy_check_with_production_like_variables():
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -25,14 +37,7 @@ def test_it_passes_the_deploy_check_with_production_like_variables():
         "ALLOWED_HOSTS": "canvass.example.org",
         "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage(["check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -42,14 +47,7 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage(["check"], env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
@@ -72,21 +70,15 @@ def test_it_has_a_fresh_valid_openapi_schema(tmp_path):
         "DEBUG": "1",
         "DATABASE_URL": "sqlite://:memory:",
     }
-    result = subprocess.run(
+    result = manage(
         [
-            sys.executable,
-            "manage.py",
             "spectacular",
             "--file",
             str(fresh),
             "--validate",
             "--fail-on-warn",
         ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     committed = ROOT / "openapi.yaml"
