@@ -358,16 +358,33 @@ class ContactAttempt(models.Model):
         return str(self.id)
 
 
+# The two derived tables below (one row per person / per door, rebuilt from the attempts by
+# `canvass.sync.merge`) carry no database foreign-key constraints (`db_constraint=False`): every
+# reference in them is copied, in the statement that writes them, from a contact attempt whose
+# own constraints the database has just checked, so their checks proved nothing new and were the
+# largest part of a batch push's commit (~700 deferred checks per 100 knocks, ~1.5 ms of
+# database CPU: bench/README.md ## Sync). `on_delete` still applies: Django's deletion collector
+# cascades (or protects) through these relations as before; the indexes stay.
+
+
 class SupporterScore(models.Model):
     """A person's current 1-5 score in a campaign, derived from contact attempts only."""
 
     # Indexed by supporter_score_unique (campaign, person).
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="supporter_scores", db_index=False
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="supporter_scores",
+        db_index=False,
+        db_constraint=False,
     )
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="supporter_scores")
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="supporter_scores", db_constraint=False
+    )
     score = models.PositiveSmallIntegerField()
-    attempt = models.ForeignKey(ContactAttempt, on_delete=models.CASCADE, related_name="+")
+    attempt = models.ForeignKey(
+        ContactAttempt, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     effective_time = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -386,13 +403,21 @@ class HouseholdResult(models.Model):
 
     # Indexed by household_result_unique (campaign, household).
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="household_results", db_index=False
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="household_results",
+        db_index=False,
+        db_constraint=False,
     )
     household = models.ForeignKey(
-        "turf.Household", on_delete=models.CASCADE, related_name="results"
+        "turf.Household", on_delete=models.CASCADE, related_name="results", db_constraint=False
     )
-    attempt = models.ForeignKey(ContactAttempt, on_delete=models.CASCADE, related_name="+")
-    result_code = models.ForeignKey(ResultCode, on_delete=models.PROTECT, related_name="+")
+    attempt = models.ForeignKey(
+        ContactAttempt, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    result_code = models.ForeignKey(
+        ResultCode, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     effective_time = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=1)
     ever_contacted = models.BooleanField(default=False)

@@ -245,3 +245,27 @@ def test_the_content_hash_is_sha256_of_the_canonical_json_and_stays_the_same():
         == "cc102f541f8ff9735cb0b351903a28c048b3a7aa1b64403fcdfbdf258ce62e3a"
     )
     assert item_content_hash(dict(reversed(item.items()))) == item_content_hash(item)
+
+
+def test_derived_rows_follow_deletions_without_database_constraints(
+    assigned_turf, canvasser, contact_item
+):
+    """Scores and door results have no FK constraints in the database (models.py): deleting
+    what they point at is still refused (PROTECT) or cascades through Django's collector."""
+    from django.db.models import ProtectedError
+
+    door = doors_of(assigned_turf)[0]
+    person = people_at(door)[0]
+    receipts_of(
+        canvasser, [contact_item(door, person=person.pk, result_code="canvassed", supporter_id=1)]
+    )
+    result = HouseholdResult.objects.select_related("result_code").get()
+
+    with pytest.raises(ProtectedError):
+        result.result_code.delete()
+    assert HouseholdResult.objects.filter(pk=result.pk).exists()
+
+    person.delete()  # their score goes with them; the knock stays, without the person
+    assert not SupporterScore.objects.exists()
+    assert ContactAttempt.objects.get().person_id is None
+    assert HouseholdResult.objects.filter(pk=result.pk).exists()
