@@ -334,7 +334,8 @@ class ContactAttempt(models.Model):
     gps_lon = models.FloatField(null=True, blank=True)
     gps_lat = models.FloatField(null=True, blank=True)
     gps_accuracy_m = models.FloatField(null=True, blank=True)
-    received_at = models.DateTimeField(db_index=True)
+    # Indexed by (campaign, received_at) below: every read of it is within one campaign.
+    received_at = models.DateTimeField()
     content_hash = models.CharField(max_length=64)
 
     class Meta:
@@ -540,8 +541,13 @@ class SyncLedgerEntry(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["campaign", "received_at"]),
-            # The WatermelonDB pull finds device-created people and sign-ups by object id.
-            models.Index(fields=["kind", "object_id"]),
+            # The WatermelonDB pull finds device-created people and sign-ups by object id. Only
+            # those kinds are ever looked up that way, so contacts (most rows) stay out of it.
+            models.Index(
+                fields=["kind", "object_id"],
+                name="ledger_kind_object_idx",
+                condition=Q(kind__in=[SyncItemKind.NEW_PERSON, SyncItemKind.SIGNUP]),
+            ),
         ]
 
 
