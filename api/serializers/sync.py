@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
+
+from canvass.models import CorrectionKind, SignupKind, SyncItemKind
 
 
 class TurfPacketPersonOutput(serializers.Serializer):
@@ -114,8 +116,122 @@ class TurfPacketOutput(serializers.Serializer):
     show_party = serializers.BooleanField()
 
 
+# The batch items, one schema per kind, for the OpenAPI document only: at run time the merge
+# service checks every item itself and answers per item (`ContactBatchItemsField`). A test keeps
+# these field lists equal to the ones the merge accepts (`canvass.sync.merge._FIELDS`).
+
+
 @extend_schema_field(
-    {"type": "array", "items": {"type": "object", "additionalProperties": {}}, "maxItems": 1000}
+    {
+        "oneOf": [
+            {"type": "integer", "description": "A person's server id (from the packet)."},
+            {
+                "type": "string",
+                "format": "uuid",
+                "description": "The client id of a new_person item (this batch or earlier).",
+            },
+        ]
+    }
+)
+class PersonRefField(serializers.Field):
+    pass
+
+
+def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, max_length=max_length, **kwargs)
+
+
+class SyncItemBase(serializers.Serializer):
+    id = serializers.UUIDField(help_text="Client-generated; a retry sends the same id.")
+    device_time = serializers.DateTimeField(
+        help_text=(
+            "When it happened on the device, ISO 8601 with a UTC offset (naive times are "
+            "rejected; more than 10 minutes ahead of the server: clamped and flagged)."
+        )
+    )
+
+
+class SyncGpsInput(serializers.Serializer):
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    accuracy_m = serializers.FloatField(min_value=0, required=False)
+
+
+class SyncContactItem(SyncItemBase):
+    kind = serializers.ChoiceField(choices=[SyncItemKind.CONTACT.value])
+    household = serializers.IntegerField()
+    person = PersonRefField(required=False, help_text="Who answered, if anyone.")
+    turf = serializers.IntegerField(
+        required=False, help_text="The turf of the packet (else found from the assignments)."
+    )
+    result_code = serializers.CharField(help_text="One of the packet's result codes.")
+    answers = serializers.DictField(
+        required=False, help_text="Question key -> answer, following the packet's script."
+    )
+    supporter_id = serializers.IntegerField(
+        min_value=1, max_value=5, required=False, help_text="1 strong support ... 5 strong oppose."
+    )
+    notes = _text(5000)
+    gps = SyncGpsInput(required=False)
+
+
+class SyncSignupItem(SyncItemBase):
+    kind = serializers.ChoiceField(choices=[SyncItemKind.SIGNUP.value])
+    signup_kind = serializers.ChoiceField(choices=SignupKind.choices)
+    person = PersonRefField(required=False)
+    household = serializers.IntegerField(required=False)
+    first_name = _text(100)
+    last_name = _text(100)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = _text(32, help_text="At least 7 digits.")
+    availability = serializers.DictField(required=False)
+    interests = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    workplace = _text(200)
+    employer = _text(200)
+    union = _text(200)
+    industry = _text(120)
+    notes = _text(5000)
+
+
+class SyncNewPersonItem(SyncItemBase):
+    kind = serializers.ChoiceField(choices=[SyncItemKind.NEW_PERSON.value])
+    household = serializers.IntegerField()
+    first_name = _text(100, help_text="A first or a last name.")
+    last_name = _text(100)
+    phone = _text(32, help_text="At least 7 digits.")
+    email = serializers.EmailField(required=False, allow_blank=True)
+    language = _text(32)
+    year_of_birth = serializers.IntegerField(min_value=1900, max_value=2100, required=False)
+
+
+class SyncCorrectionItem(SyncItemBase):
+    kind = serializers.ChoiceField(choices=[SyncItemKind.CORRECTION.value])
+    person = PersonRefField()
+    field = serializers.ChoiceField(choices=CorrectionKind.choices)
+    value = serializers.JSONField(
+        required=False,
+        help_text=(
+            "phone / email / language: a string; name: {first_name, last_name}; moved and "
+            "deceased carry no value."
+        ),
+    )
+
+
+SYNC_ITEM_SCHEMAS: dict[str, type[serializers.Serializer]] = {
+    SyncItemKind.CONTACT.value: SyncContactItem,
+    SyncItemKind.SIGNUP.value: SyncSignupItem,
+    SyncItemKind.NEW_PERSON.value: SyncNewPersonItem,
+    SyncItemKind.CORRECTION.value: SyncCorrectionItem,
+}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="SyncItem",
+        serializers=SYNC_ITEM_SCHEMAS,
+        resource_type_field_name="kind",
+        many=True,
+    )
 )
 class ContactBatchItemsField(serializers.Field):
     """A list of JSON objects, checked in one pass and passed on as is.
@@ -158,9 +274,9 @@ class ContactBatchInput(serializers.Serializer):
     )
     items = ContactBatchItemsField(
         help_text=(
-            "At most SYNC_MAX_ITEMS (1,000) items. Each has `kind` (contact | signup | "
-            "new_person | correction), a client `id` (UUID) and `device_time` (ISO 8601 with "
-            "a UTC offset); see canvass.sync.merge for each kind's fields."
+            "At most SYNC_MAX_ITEMS (1,000) items, each one of the kinds below (`kind`). "
+            "Each item is checked on its own: a bad item gets a `rejected` receipt, the "
+            "others are stored."
         ),
     )
 

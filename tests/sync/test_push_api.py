@@ -563,3 +563,31 @@ def test_it_checks_each_person_against_the_door_they_are_named_at(
         [people_at(first)[0].pk, people_at(second)[0].pk]
     )
     assert SupporterScore.objects.get().person_id == people_at(first)[0].pk
+
+
+def test_the_openapi_item_schemas_list_exactly_the_fields_each_kind_accepts():
+    """The per-kind schemas are documentation (the merge checks items itself): they must name
+    the fields the merge accepts, no more, no fewer, and mark the same kinds."""
+    from api.serializers.sync import SYNC_ITEM_SCHEMAS
+    from canvass.sync.merge import _FIELDS
+
+    assert set(SYNC_ITEM_SCHEMAS) == {str(kind) for kind in _FIELDS}
+    for kind, schema in SYNC_ITEM_SCHEMAS.items():
+        fields = schema().fields
+        assert set(fields) == _FIELDS[kind], kind
+        assert list(fields["kind"].choices) == [kind]
+
+
+def test_the_push_schema_documents_one_item_schema_per_kind(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    items = schema["components"]["schemas"]["ContactBatchInputRequest"]["properties"]["items"]
+    item = schema["components"]["schemas"][items["items"]["$ref"].rsplit("/", 1)[1]]
+    assert item["discriminator"]["propertyName"] == "kind"
+    assert set(item["discriminator"]["mapping"]) == {
+        "contact",
+        "signup",
+        "new_person",
+        "correction",
+    }
+    contact = schema["components"]["schemas"]["SyncContactItemRequest"]
+    assert {"id", "device_time", "kind", "household", "result_code"} <= set(contact["required"])
