@@ -7,7 +7,8 @@ Creates a throwaway PostgreSQL database, migrates it, seeds one campaign with 50
 (each assigned a 100-door turf), starts gunicorn (DEBUG=0, production settings) and measures,
 in the same run:
 - 100-item batches at 1, 10 and 50 concurrent devices: items merged per second, p50/p95 batch
-  latency;
+  latency, the server's CPU per request (gunicorn workers + PostgreSQL backends) and this
+  client's own (it shares the machine's cores with the server);
 - the naive peer: the same endpoint with 1-item batches (one request per knock);
 - a 100-door packet: median latency of a full GET (unchanged: cached body), of a 304
   revalidation and of a full GET right after a knock (body built).
@@ -215,17 +216,20 @@ def run_level(
     for t in threads:
         t.start()
     before = cpu.split() if cpu else (0.0, 0.0)
+    client_before = time.process_time()
     barrier.wait()
     started = time.perf_counter()
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
     after = cpu.split() if cpu else (0.0, 0.0)
+    client_cpu = time.process_time() - client_before
     items = len(devices) * batches_each * size
     requests = len(devices) * batches_each
     return {
         "app_cpu": (after[0] - before[0]) / requests * 1000,
         "db_cpu": (after[1] - before[1]) / requests * 1000,
+        "client_cpu": client_cpu / requests * 1000,
         "items": items,
         "wall": wall,
         "rate": items / wall,
@@ -387,15 +391,15 @@ def main() -> None:
         print()
         print(
             "| peer | devices | items | items/s | p50 batch | p95 batch "
-            "| server CPU per request (app + db) | errors |"
+            "| server CPU per request (app + db) | client CPU per request | errors |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for name, concurrency, r in rows:
             print(
                 f"| {name} | {concurrency} | {r['items']} | {r['rate']:,.0f} "
                 f"| {r['p50']:.0f} ms | {r['p95']:.0f} ms "
                 f"| {r['app_cpu'] + r['db_cpu']:.1f} ms ({r['app_cpu']:.1f} + {r['db_cpu']:.1f}) "
-                f"| {len(r['errors'])} |"
+                f"| {r['client_cpu']:.1f} ms | {len(r['errors'])} |"
             )
         print()
         print(
