@@ -299,9 +299,12 @@ class ContactAttempt(models.Model):
     """
 
     id = models.UUIDField(primary_key=True)
-    # No single-column index on campaign or turf (db_index=False, as on the other tables the
-    # batch push writes): the composite indexes in Meta start with them, and each index is one
-    # more insert per knock (bench/README.md ## Sync).
+    # No single-column index on the foreign keys but result_code (db_index=False, as on the
+    # other tables the batch push writes): each index is one more insert per knock
+    # (bench/README.md ## Sync), and the composite indexes in Meta start with them. Household,
+    # person and canvasser lead their composites (then campaign), so one index serves both the
+    # per-campaign reads and the lookups by that key alone (a person's erasure, the deletion
+    # collector); the per-campaign scans use (campaign, received_at).
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="contact_attempts", db_index=False
     )
@@ -314,13 +317,21 @@ class ContactAttempt(models.Model):
         db_index=False,
     )
     household = models.ForeignKey(
-        "turf.Household", on_delete=models.PROTECT, related_name="contact_attempts"
+        "turf.Household",
+        on_delete=models.PROTECT,
+        related_name="contact_attempts",
+        db_index=False,
     )
     person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact_attempts"
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact_attempts",
+        db_index=False,
     )
     canvasser = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     device_id = models.CharField(max_length=100)
     result_code = models.ForeignKey(ResultCode, on_delete=models.PROTECT, related_name="+")
@@ -349,9 +360,9 @@ class ContactAttempt(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "received_at"]),
-            models.Index(fields=["campaign", "household", "effective_time"]),
-            models.Index(fields=["campaign", "person", "effective_time"]),
-            models.Index(fields=["campaign", "canvasser", "effective_time"]),
+            models.Index(fields=["household", "campaign", "effective_time"]),
+            models.Index(fields=["person", "campaign", "effective_time"]),
+            models.Index(fields=["canvasser", "campaign", "effective_time"]),
             models.Index(fields=["turf", "effective_time"]),
         ]
 
@@ -365,7 +376,12 @@ class ContactAttempt(models.Model):
 # own constraints the database has just checked, so their checks proved nothing new and were the
 # largest part of a batch push's commit (~700 deferred checks per 100 knocks, ~1.5 ms of
 # database CPU: bench/README.md ## Sync). `on_delete` still applies: Django's deletion collector
-# cascades (or protects) through these relations as before; the indexes stay.
+# cascades (or protects) through these relations as before.
+# Nor do they index the columns a newer knock rewrites (attempt, result code, score): a row whose
+# indexed columns stay the same is updated in place (a PostgreSQL HOT update), with no index
+# writes at all, where each such index cost one insert per row and forced a new entry in every
+# other index too. What loses an index: deleting an attempt (never done: attempts are
+# append-only) or a result code (a director's rare clean-up) scans these tables.
 
 
 class SupporterScore(models.Model):
@@ -384,7 +400,11 @@ class SupporterScore(models.Model):
     )
     score = models.PositiveSmallIntegerField()
     attempt = models.ForeignKey(
-        ContactAttempt, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        ContactAttempt,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     effective_time = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
@@ -396,7 +416,6 @@ class SupporterScore(models.Model):
                 condition=Q(score__gte=1, score__lte=5), name="supporter_score_1_to_5"
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "score"])]
 
 
 class HouseholdResult(models.Model):
@@ -414,10 +433,14 @@ class HouseholdResult(models.Model):
         "turf.Household", on_delete=models.CASCADE, related_name="results", db_constraint=False
     )
     attempt = models.ForeignKey(
-        ContactAttempt, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        ContactAttempt,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     result_code = models.ForeignKey(
-        ResultCode, on_delete=models.PROTECT, related_name="+", db_constraint=False
+        ResultCode, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     effective_time = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=1)

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from canvass.models import (
@@ -269,3 +270,34 @@ def test_derived_rows_follow_deletions_without_database_constraints(
     assert not SupporterScore.objects.exists()
     assert ContactAttempt.objects.get().person_id is None
     assert HouseholdResult.objects.filter(pk=result.pk).exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="HOT updates are a PostgreSQL mechanism"
+)
+def test_a_newer_knock_updates_the_derived_rows_in_place(assigned_turf, canvasser, contact_item):
+    """A revisit replaces the door's result and the person's score without one index write:
+    neither table indexes a column a newer knock rewrites (models.py), so PostgreSQL updates
+    the rows in place (HOT). An index on e.g. the result code would make these updates cold."""
+    door = doors_of(assigned_turf)[0]
+    person = people_at(door)[0]
+    first = contact_item(door, person=person.pk, result_code="not_home", supporter_id=3)
+    receipts_of(canvasser, [first])
+    later = contact_item(door, person=person.pk, result_code="canvassed", supporter_id=1)
+    later["device_time"] = (timezone.now() - timedelta(minutes=1)).isoformat()
+    [receipt] = receipts_of(canvasser, [later])
+    assert receipt["status"] == "created"
+    assert HouseholdResult.objects.get().result_code.code == "canvassed"
+    assert SupporterScore.objects.get().score == 1
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+            "WHERE relname IN (%s, %s) ORDER BY relname",
+            [HouseholdResult._meta.db_table, SupporterScore._meta.db_table],
+        )
+        updates = cursor.fetchall()
+    assert updates == [
+        (HouseholdResult._meta.db_table, 1, 1),
+        (SupporterScore._meta.db_table, 1, 1),
+    ]
