@@ -101,6 +101,9 @@ def seed(devices: int, doors: int) -> list[dict]:
                 "turf": turf.pk,
                 "doors": [(h.pk, p.pk) for h, p in zip(households, people, strict=True)],
                 "campaign": campaign.pk,
+                # The device's clock: its knocks' device times, one every 10 s from just
+                # after the assignment began (make_batches moves it on).
+                "clock": start + timedelta(minutes=1),
             }
         )
     return out
@@ -109,13 +112,16 @@ def seed(devices: int, doors: int) -> list[dict]:
 def make_batches(device: dict, n_batches: int, size: int) -> list[bytes]:
     """Pre-encoded request bodies, so the clients spend no time building JSON while timed."""
     codes = ["canvassed", "not_home", "refused", "come_back_later"]
-    now = datetime.now(UTC)
+    # Device times only move forward, as a canvasser's day does: each batch's knocks are later
+    # than the last one's, so they replace every door's latest result and supporter ID (the
+    # derived rows' real update path), not just bump their counts.
     bodies = []
-    k = 0
+    k = device.get("knocks", 0)
     for _ in range(n_batches):
         items = []
         for _ in range(size):
-            household, person = device["doors"][k % len(device["doors"])]
+            visit, door = divmod(k, len(device["doors"]))
+            household, person = device["doors"][door]
             items.append(
                 {
                     "kind": "contact",
@@ -123,11 +129,13 @@ def make_batches(device: dict, n_batches: int, size: int) -> list[bytes]:
                     "household": household,
                     "person": person,
                     "turf": device["turf"],
-                    "result_code": codes[k % 4],
-                    "supporter_id": (k % 5) + 1,
-                    "device_time": (now - timedelta(seconds=k)).isoformat(),
+                    # A revisit's outcome differs from the last one's.
+                    "result_code": codes[(k + visit) % 4],
+                    "supporter_id": (k + visit) % 5 + 1,
+                    "device_time": device["clock"].isoformat(),
                 }
             )
+            device["clock"] += timedelta(seconds=10)
             k += 1
         bodies.append(
             json.dumps(
@@ -138,6 +146,7 @@ def make_batches(device: dict, n_batches: int, size: int) -> list[bytes]:
                 }
             ).encode()
         )
+    device["knocks"] = k
     return bodies
 
 
