@@ -543,11 +543,12 @@ _OR_TABLES: dict[int, tuple[FloatArray, IntArray, IntArray, IntArray, IntArray, 
 
 
 def _or_table(m: int) -> tuple[FloatArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
-    """The Or-opt moves of segments of `OR_OPT_LENGTHS` (each forwards, then reversed) on a
-    path of m locations, as rows of one table (in the order the polish compares them): the
-    mask (-inf where not a move, a whole row for padding), and per row the segment's first
-    position i, its length, whether it is reversed, and the rows of the padded cost matrix
-    leaving to the gap (a) and coming back from it (b)."""
+    """The Or-opt moves of segments of `OR_OPT_LENGTHS` (each forwards, then reversed if longer
+    than one location: one location reversed is the same move) on a path of m locations, as
+    rows of one table (in the order the polish compares them): the mask (-inf where not a move,
+    a whole row for padding), and per row the segment's first position i, its length, whether
+    it is reversed, and the rows of the padded cost matrix leaving to the gap (a) and coming
+    back from it (b)."""
     table = _OR_TABLES.get(m)
     if table is None:
         masks, i_s, n_s, f_s, a_s, b_s = [], [], [], [], [], []
@@ -559,7 +560,7 @@ def _or_table(m: int) -> tuple[FloatArray, IntArray, IntArray, IntArray, IntArra
             i = np.arange(1, m + 1)
             i = np.where(i <= n_i, i, 1)  # padding rows: any valid position
             ln = np.where(np.arange(1, m + 1) <= n_i, seg_len, 1)
-            for flip in (False, True):
+            for flip in (False, True)[: 1 + (seg_len > 1)]:
                 masks.append(mask)
                 i_s.append(i)
                 n_s.append(ln)

@@ -9,7 +9,15 @@ import shapely
 
 from turf.cutting.geometry import segments_crossing
 from turf.cutting.types import Barriers, DoorSet, Streets
-from turf.cutting.walk import _path_len, _path_opt, order_walk, order_walks, rule_breaks
+from turf.cutting.walk import (
+    OR_OPT_LENGTHS,
+    _or_table,
+    _path_len,
+    _path_opt,
+    order_walk,
+    order_walks,
+    rule_breaks,
+)
 
 
 def make_doors(xs: list[float], ys: list[float], streets: list[str], numbers: list[str]) -> DoorSet:
@@ -256,3 +264,21 @@ def test_moving_whole_face_runs_keeps_a_permutation_and_never_lengthens_the_walk
         assert _path_len(runs, d) <= _path_len(seed_walk, d)
         changed += not np.array_equal(runs, _path_opt(seed_walk, d))
     assert changed >= 2
+
+
+def test_every_or_opt_move_is_evaluated_once() -> None:
+    # The polish's table of Or-opt moves: no two rows move the same segment between the same
+    # neighbours (a single location "reversed" is the same move as forwards), so no round pays
+    # for a move twice; and every segment of every length is there, forwards and reversed.
+    m = 9
+    mask, first, length, _, a, b = _or_table(m)
+    moves = [
+        (int(first[r]), int(length[r]), int(a[r]), int(b[r]))
+        for r in range(len(mask))
+        if np.isfinite(mask[r]).any()
+    ]
+    assert len(moves) == len(set(moves))
+    assert {(i, n) for i, n, _, _ in moves} == {
+        (i, n) for n in OR_OPT_LENGTHS for i in range(1, m - n + 2)
+    }
+    assert sum(n > 1 and x > y for _, n, x, y in moves) == sum(m - n + 1 for n in (2, 3))
