@@ -4,7 +4,6 @@ the decoder already)."""
 from __future__ import annotations
 
 import pytest
-import rest_framework.views  # noqa: F401  (first: api.parsers <-> DRF's settings import cycle)
 
 from api.parsers import _depth_exceeds
 

@@ -95,3 +95,33 @@ def test_it_serves_the_schema_and_the_docs(client):
     assert b"openapi: 3" in schema.content
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
+
+
+def test_the_modules_drf_settings_name_import_first_in_a_fresh_process():
+    """No import cycle: DRF reads its settings (which name these modules) when
+    rest_framework.views is imported, so none of them may need that module at import time."""
+    from django.conf import settings
+
+    named = {
+        value.rsplit(".", 1)[0]
+        for value in settings.REST_FRAMEWORK.values()
+        for value in (value if isinstance(value, list | tuple) else [value])
+        if isinstance(value, str) and value.startswith("api.")
+    }
+    assert "api.parsers" in named
+    script = "import importlib, sys, django; django.setup(); importlib.import_module(sys.argv[1])"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "1",
+    }
+    for module in sorted(named):
+        result = subprocess.run(
+            [sys.executable, "-c", script, module],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, (module, result.stderr[-500:])
