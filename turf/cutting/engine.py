@@ -5,14 +5,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
 from turf.cutting.geometry import components, unique_locations, walkable_edges
 from turf.cutting.metrics import compute_metrics, group_codes, max_turf_size
-from turf.cutting.overlap import PP_LOW, Owners, join_stray_locations, repair_overlap
+from turf.cutting.overlap import (
+    PP_LOW,
+    NoCutKey,
+    Owners,
+    join_stray_locations,
+    repair_overlap,
+)
 from turf.cutting.partition import bisect
 from turf.cutting.polygons import turf_polygons
 from turf.cutting.refine import Graph, lloyd, reconnect, refine
@@ -274,6 +280,7 @@ class _Sites:
     band: tuple[int, int]  # +-10%
     loose: tuple[int, int]  # +-25%
     foreign: int = 0  # doors of other turfs left strictly inside this group's hulls
+    no_cut: set[NoCutKey] = field(default_factory=set)  # see `repair_overlap`
 
     def repair(self, owners: Owners, budget: list[int], min_yield: float, pp_low: float) -> None:
         """Run the hull repair; `budget` (shared, spent in place) counts the turfs it may take
@@ -294,6 +301,7 @@ class _Sites:
             budget=budget,
             min_yield=min_yield,
             pp_low=pp_low,
+            no_cut=self.no_cut,
         )
         owners.owner[self.doors] = -1
 

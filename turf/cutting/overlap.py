@@ -62,6 +62,10 @@ REBALANCE_STEPS = 40
 REBALANCE_EVALS = 8
 
 
+# A turf and its neighbours, each with its sites (see `repair_overlap`'s `no_cut`).
+NoCutKey = tuple[tuple[int, frozenset[int]], ...]
+
+
 def _pp(hull: shapely.Geometry) -> float:
     if shapely.get_type_id(hull) != 3:
         return 0.0
@@ -161,6 +165,7 @@ def repair_overlap(
     pp_low: float = PP_LOW,
     sse_weight: float = SSE_WEIGHT,
     min_yield: float = 1.0,
+    no_cut: set[NoCutKey] | None = None,
 ) -> tuple[IntArray, int]:
     """Move hull sites between turfs of one group while it lowers the foreign-door counts.
 
@@ -168,7 +173,10 @@ def repair_overlap(
     this group, the label of their site offset so that label t is turf t (done by the caller),
     and -1 for every door of no turf of this group. `budget` (spent in place) counts the turfs
     the repair may take out of [lo, hi], each for at least `min_yield` foreign doors cleared.
-    Returns the labels and the foreign doors left in the group's hulls."""
+    `no_cut` (updated in place) keeps, from one run to the next on the same group, the
+    neighbourhoods (turf, its sites, for the turf and its neighbours) where no cut through a
+    foreign door lowered the count. Returns the labels and the foreign doors left in the
+    group's hulls."""
     k = int(lab.max()) + 1 if len(lab) else 0
     if k < 2:
         return lab, 0
@@ -244,6 +252,8 @@ def repair_overlap(
     moves = 0
     tabu: set[int] = set()
     llo, lhi = loose if loose is not None else (lo, hi)
+    if no_cut is None:
+        no_cut = set()
     spare = budget if budget is not None else [0]
 
     def leaves_band(old: float, new: float) -> int:
@@ -278,12 +288,19 @@ def repair_overlap(
         state = around(t)
         if failed.get(t) == state:
             return False
-        if _chunk_move(t):
+        # The cuts' scores depend on the labels around `t` alone: a neighbourhood that gave no
+        # cut worth trying in an earlier run of the repair gives none again.
+        near = sorted({int(lab[z]) for s in members[t] for z in adj[s]} | {t})
+        here = tuple((v, frozenset(members[v])) for v in near)
+        if here in no_cut:
+            failed[t] = state
+            return False
+        if _chunk_move(t, here):
             return True
         failed[t] = around(t)
         return False
 
-    def _chunk_move(t: int) -> bool:
+    def _chunk_move(t: int, here: NoCutKey) -> bool:
         sites = np.fromiter(members[t], dtype=np.int64, count=len(members[t]))
         li = np.concatenate([site_locs[s] for s in sites.tolist()])
         px, py = lx[li], ly[li]
@@ -325,6 +342,8 @@ def repair_overlap(
             if pieces is not None:
                 drafts.append((w, chunk.tolist(), pieces))
         plans = _score_plans(t, drafts)
+        if not plans:
+            no_cut.add(here)
         plans.sort(key=lambda p: -p[0])
         for _gain, moved, hull_new, count_new in plans[:CHUNK_TRIES]:
             # Apply, bring the turfs touched back into the band, and keep it when the band
