@@ -80,6 +80,9 @@ def cut(
     bcode = doors.building_codes()
     index = StreetIndex(streets) if streets is not None else None
     owners = Owners(doors.x, doors.y)
+    # Per group: its turfs so far, and its sites while the band budget rounds may still
+    # repair them (a group left with no foreign door in its hulls is finished at once, so
+    # that only the few others keep their sites in memory).
     cut_groups: list[tuple[str, list[IntArray], _Sites | None]] = []
     by_group = np.argsort(gcode, kind="stable")
     group_start = np.concatenate([[0], np.cumsum(group_sizes)])
@@ -87,24 +90,27 @@ def cut(
         members = by_group[group_start[g] : group_start[g + 1]]
         if len(members) == 0:
             continue
-        big, sites = _cut_group(
+        pieces, sites = _cut_group(
             doors, members, bcode[members], int(k_groups[g]), cap, tgt, barriers
         )
+        made = len(pieces) + (sites.k if sites is not None else 0)
         if sites is not None:
             sites.repair(owners, [0], 1.0, PP_LOW)
-        cut_groups.append((name, big, sites))
+            if sites.foreign == 0:
+                pieces, sites = pieces + sites.turfs(owners), None
+        cut_groups.append((name, pieces, sites))
         say(
-            f"group {name or '(all)'}: {len(members)} doors -> "
-            f"{len(big) + (sites.k if sites is not None else 0)} turfs "
+            f"group {name or '(all)'}: {len(members)} doors -> {made} turfs "
             f"({time.perf_counter() - t0:.2f} s)"
         )
     _spend_band_budget(cut_groups, owners, tgt)
     turf_idx: list[IntArray] = []
     turf_group: list[str] = []
-    for name, big, sites in cut_groups:
-        pieces = big + (sites.turfs(owners) if sites is not None else [])
-        turf_idx.extend(pieces)
-        turf_group.extend([name] * len(pieces))
+    for name, pieces, sites in cut_groups:
+        done = pieces + (sites.turfs(owners) if sites is not None else [])
+        turf_idx.extend(done)
+        turf_group.extend([name] * len(done))
+    del cut_groups
 
     # The district-wide door index of the overlap repair (an STRtree of every door, a few
     # hundred MB at 1,000,000 doors) is not needed after the groups: free it before the walks.
