@@ -348,7 +348,7 @@ def _spend_band_budget(
     as many as `BAND_SHARE` allows once every group is cut, in rounds of falling yield
     (`BUDGET_YIELDS`): spent group by group, the budget went to the first groups in name
     order for a few doors per turf, while later groups needed it more."""
-    sizes = [float(len(t)) for _n, big, _s in cut_groups for t in big]
+    sizes = [float(len(t)) for _n, done, _s in cut_groups for t in done]
     for _n, _b, sites in cut_groups:
         if sites is not None:
             sizes.extend(np.bincount(sites.lab, weights=sites.sw, minlength=sites.k).tolist())
