@@ -69,7 +69,7 @@ class FakeGroup:
     yields: list[float]
     calls: list[tuple[str, float]]
     k: int = 10
-    lab: np.ndarray = field(default_factory=lambda: np.arange(10) % 10)
+    lab: np.ndarray = field(default_factory=lambda: np.arange(10))
     sw: np.ndarray = field(default_factory=lambda: np.full(10, 80.0))
 
     @property
