@@ -5,17 +5,33 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
 from turf.cutting.geometry import components, unique_locations, walkable_edges
 from turf.cutting.metrics import compute_metrics, group_codes, max_turf_size
-from turf.cutting.overlap import Owners, join_stray_locations, repair_overlap
+from turf.cutting.overlap import (
+    PP_LOW,
+    NoCutKey,
+    Owners,
+    join_stray_locations,
+    repair_overlap,
+)
 from turf.cutting.partition import bisect
 from turf.cutting.polygons import turf_polygons
 from turf.cutting.refine import Graph, lloyd, reconnect, refine
-from turf.cutting.types import Barriers, CutError, CutResult, DoorSet, IntArray, Streets, TurfCut
+from turf.cutting.types import (
+    Barriers,
+    CutError,
+    CutResult,
+    DoorSet,
+    FloatArray,
+    IntArray,
+    Streets,
+    TurfCut,
+)
 from turf.cutting.walk import StreetIndex, house_number_key, order_walks
 
 Progress = Callable[[str], None]
@@ -64,25 +80,37 @@ def cut(
     bcode = doors.building_codes()
     index = StreetIndex(streets) if streets is not None else None
     owners = Owners(doors.x, doors.y)
-    # Turfs the overlap repair may take out of +-10% (never out of +-25%): 3% of them.
-    owners.budget = [int(0.03 * int(k_groups.sum()))]
-    turf_idx: list[IntArray] = []
-    turf_group: list[str] = []
+    # Per group: its turfs so far, and its sites while the band budget rounds may still
+    # repair them (a group left with no foreign door in its hulls is finished at once, so
+    # that only the few others keep their sites in memory).
+    cut_groups: list[tuple[str, list[IntArray], _Sites | None]] = []
     by_group = np.argsort(gcode, kind="stable")
     group_start = np.concatenate([[0], np.cumsum(group_sizes)])
     for g, name in enumerate(group_names):
         members = by_group[group_start[g] : group_start[g + 1]]
         if len(members) == 0:
             continue
-        pieces = _cut_group(
-            doors, members, bcode[members], int(k_groups[g]), cap, tgt, barriers, owners
+        pieces, sites = _cut_group(
+            doors, members, bcode[members], int(k_groups[g]), cap, tgt, barriers
         )
-        turf_idx.extend(pieces)
-        turf_group.extend([name] * len(pieces))
+        made = len(pieces) + (sites.k if sites is not None else 0)
+        if sites is not None:
+            sites.repair(owners, [0], 1.0, PP_LOW)
+            if sites.foreign == 0:
+                pieces, sites = pieces + sites.turfs(owners), None
+        cut_groups.append((name, pieces, sites))
         say(
-            f"group {name or '(all)'}: {len(members)} doors -> {len(pieces)} turfs "
+            f"group {name or '(all)'}: {len(members)} doors -> {made} turfs "
             f"({time.perf_counter() - t0:.2f} s)"
         )
+    _spend_band_budget(cut_groups, owners, tgt)
+    turf_idx: list[IntArray] = []
+    turf_group: list[str] = []
+    for name, pieces, sites in cut_groups:
+        done = pieces + (sites.turfs(owners) if sites is not None else [])
+        turf_idx.extend(done)
+        turf_group.extend([name] * len(done))
+    del cut_groups
 
     # The district-wide door index of the overlap repair (an STRtree of every door, a few
     # hundred MB at 1,000,000 doors) is not needed after the groups: free it before the walks.
@@ -134,9 +162,9 @@ def _cut_group(
     cap: int,
     target: float,
     barriers: Barriers | None,
-    owners: Owners | None = None,
-) -> list[IntArray]:
-    """Turfs (door index arrays) of one group."""
+) -> tuple[list[IntArray], _Sites | None]:
+    """Turfs (door index arrays) of one group's oversize buildings, and the rest of its doors
+    as refined sites, ready for the overlap repair (None: no door left)."""
     out: list[IntArray] = []
     # Buildings: codes local to the group, location = mean of their doors.
     ub, binv = np.unique(bcode, return_inverse=True)
@@ -167,7 +195,7 @@ def _cut_group(
         k -= parts
     keep_door = bw[binv] <= cap
     if not keep_door.any():
-        return out
+        return out, None
     k = max(1, k)
     rest = np.flatnonzero(keep_door)  # rows of `members`
     # Sites: buildings joined through shared door locations (never split, see refine.py).
@@ -218,38 +246,121 @@ def _cut_group(
     lab = refine(
         sx, sy, sw, lab, graph, lo, hi, passes=REFINE_PASSES, loose=(0.8 * target, 1.2 * target)
     )
-    if owners is not None:
-        dorder = np.argsort(site_of_door, kind="stable")
-        dptr = np.searchsorted(site_of_door[dorder], np.arange(ns + 1))
-        sorted_doors = members[rest[dorder]]
-        site_doors = [sorted_doors[a:b] for a, b in pairwise(dptr.tolist())]
-        owners.owner[members[rest]] = lab[site_of_door]
-        lab = repair_overlap(
-            locs[:, 0],
-            locs[:, 1],
-            site_of_loc,
-            site_doors,
-            sw,
-            lab,
-            graph,
+    dorder = np.argsort(site_of_door, kind="stable")
+    dptr = np.searchsorted(site_of_door[dorder], np.arange(ns + 1))
+    sorted_doors = members[rest[dorder]]
+    site_doors = [sorted_doors[a:b] for a, b in pairwise(dptr.tolist())]
+    sites = _Sites(
+        doors=members[rest],
+        site_of_door=site_of_door,
+        locs=locs,
+        site_of_loc=site_of_loc,
+        loc_edges=le,
+        site_doors=site_doors,
+        sw=sw,
+        lab=lab,
+        graph=graph,
+        k=nxt,
+        band=(lo, hi),
+        loose=(math.ceil(0.75 * target), min(math.floor(1.25 * target), cap)),
+    )
+    return out, sites
+
+
+@dataclass
+class _Sites:
+    """One group's sites and their turf labels between the refinement and the output: the
+    overlap repair runs on them once per group, then again in the district-wide rounds that
+    spend the band budget (`_spend_band_budget`)."""
+
+    doors: IntArray  # the group's doors outside oversize buildings
+    site_of_door: IntArray  # site of each of `doors`
+    locs: FloatArray  # distinct door locations, (n, 2)
+    site_of_loc: IntArray
+    loc_edges: IntArray  # walkable location pairs
+    site_doors: list[IntArray]
+    sw: FloatArray  # doors per site
+    lab: IntArray  # turf per site, 0..k-1
+    graph: Graph
+    k: int
+    band: tuple[int, int]  # +-10%
+    loose: tuple[int, int]  # +-25%
+    foreign: int = 0  # doors of other turfs left strictly inside this group's hulls
+    no_cut: set[NoCutKey] = field(default_factory=set)  # see `repair_overlap`
+
+    def repair(self, owners: Owners, budget: list[int], min_yield: float, pp_low: float) -> None:
+        """Run the hull repair; `budget` (shared, spent in place) counts the turfs it may take
+        out of the band, each for at least `min_yield` foreign doors cleared; turfs rounder
+        than `pp_low` are only worked on for their foreign doors."""
+        owners.owner[self.doors] = self.lab[self.site_of_door]
+        self.lab, self.foreign = repair_overlap(
+            self.locs[:, 0],
+            self.locs[:, 1],
+            self.site_of_loc,
+            self.site_doors,
+            self.sw,
+            self.lab,
+            self.graph,
             owners,
-            lo,
-            hi,
-            loose=(math.ceil(0.75 * target), min(math.floor(1.25 * target), cap)),
-            budget=owners.budget,
+            *self.band,
+            loose=self.loose,
+            budget=budget,
+            min_yield=min_yield,
+            pp_low=pp_low,
+            no_cut=self.no_cut,
         )
+        owners.owner[self.doors] = -1
+
+    def turfs(self, owners: Owners) -> list[IntArray]:
+        """The turfs (door index arrays), after joining stray locations to their turf."""
+        owners.owner[self.doors] = self.lab[self.site_of_door]
         lab = join_stray_locations(
-            locs[:, 0], locs[:, 1], site_of_loc, le, site_doors, sw, lab, owners, lo, hi
+            self.locs[:, 0],
+            self.locs[:, 1],
+            self.site_of_loc,
+            self.loc_edges,
+            self.site_doors,
+            self.sw,
+            self.lab,
+            owners,
+            *self.band,
         )
-        owners.owner[members[rest]] = -1
-    door_lab = lab[site_of_door]
-    order = np.argsort(door_lab, kind="stable")
-    bounds = np.searchsorted(door_lab[order], np.arange(nxt + 1))
-    for t in range(nxt):
-        sel = members[rest[order[bounds[t] : bounds[t + 1]]]]
-        if len(sel):
-            out.append(sel)
-    return out
+        owners.owner[self.doors] = -1
+        door_lab = lab[self.site_of_door]
+        order = np.argsort(door_lab, kind="stable")
+        bounds = np.searchsorted(door_lab[order], np.arange(self.k + 1))
+        out = [self.doors[order[a:b]] for a, b in pairwise(bounds.tolist())]
+        return [t for t in out if len(t)]
+
+
+# The overlap repair may take turfs out of +-10% (never out of +-25%) while this share of the
+# district's turfs stays within it.
+BAND_SHARE = 0.96
+# Foreign doors a turf taken out of +-10% must clear, round after round: the band budget goes
+# to the groups where it clears the most doors first, whatever the order of the groups.
+BUDGET_YIELDS = (12.0, 4.0)
+
+
+def _spend_band_budget(
+    cut_groups: list[tuple[str, list[IntArray], _Sites | None]], owners: Owners, target: float
+) -> None:
+    """Let the hull repair of the groups still holding foreign doors take turfs out of +-10%,
+    as many as `BAND_SHARE` allows once every group is cut, in rounds of falling yield
+    (`BUDGET_YIELDS`): spent group by group, the budget went to the first groups in name
+    order for a few doors per turf, while later groups needed it more."""
+    sizes = [float(len(t)) for _n, done, _s in cut_groups for t in done]
+    for _n, _b, sites in cut_groups:
+        if sites is not None:
+            sizes.extend(np.bincount(sites.lab, weights=sites.sw, minlength=sites.k).tolist())
+    size = np.asarray(sizes)
+    outside = int(((size < 0.9 * target) | (size > 1.1 * target)).sum())
+    budget = [int((1.0 - BAND_SHARE) * len(size)) - outside]
+    for min_yield in BUDGET_YIELDS:
+        for _n, _b, sites in cut_groups:
+            if budget[0] <= 0:
+                return
+            if sites is not None and sites.foreign > 0:
+                sites.repair(owners, budget, min_yield, 0.0)
 
 
 REFINE_PASSES = 40

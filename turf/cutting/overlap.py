@@ -5,11 +5,14 @@ of another ward across a jagged ward line), or whose hull is not round (Polsby-P
 `pp_low`), gives away sites on its hull, one at a time, to an adjacent turf of its group: the
 move chosen lowers the foreign-door count of the two turfs touched and raises their summed
 Polsby-Popper the most (`PP_WEIGHT`: one foreign door = 1/20 of Polsby-Popper), never raises
-the foreign-door count, keeps the sizes within +-25% (leaving +-10% spends a shared budget)
-and keeps the source turf connected; a site moves at most once. The foreign-door count uses
-every door of the district (other groups included) via one STRtree: the doors of every other
-group count as foreign whether that group is cut yet or not, so the groups can be repaired one
-after another.
+the foreign-door count, keeps the sizes within +-25% and keeps the source turf connected; a
+site moves at most once per run. Taking a turf out of +-10% spends a shared budget and must
+clear at least `min_yield` foreign doors per turf taken out: the engine runs the repair once
+per group without budget, then spends the district's budget in rounds of falling yield over
+the groups still holding foreign doors (`turf.cutting.engine._spend_band_budget`). The
+foreign-door count uses every door of the district (other groups included) via one STRtree:
+the doors of every other group count as foreign whether that group is cut yet or not, so the
+groups can be repaired one after another, and again.
 
 When no single hull site helps, a turf holding foreign doors is cut along a line through one
 of them (the deepest few, a fan of directions): the sites beyond the line go, by connected
@@ -43,6 +46,8 @@ from turf.cutting.types import FloatArray, IntArray
 
 # One foreign door is worth this much Polsby-Popper (sum over the two turfs touched).
 PP_WEIGHT = 20.0
+# Hulls less round than this are reshaped even when they hold no foreign door.
+PP_LOW = 0.75
 # Weight of the k-means term, per door moved, in units of the mean squared turf radius.
 SSE_WEIGHT = 0.0
 # Chunk moves: foreign doors probed per turf, line directions per probe, cuts fully evaluated,
@@ -55,6 +60,10 @@ CHUNK_TRIES = 2
 CHUNK_MIN_KEEP = 0.6
 REBALANCE_STEPS = 40
 REBALANCE_EVALS = 8
+
+
+# A turf and its neighbours, each with its sites (see `repair_overlap`'s `no_cut`).
+NoCutKey = tuple[tuple[int, frozenset[int]], ...]
 
 
 def _pp(hull: shapely.Geometry) -> float:
@@ -73,7 +82,6 @@ class Owners:
         self.owner = np.full(len(x), -1, dtype=np.int64)
         # Site (local to the group being repaired) per door, -1 elsewhere.
         self.site = np.full(len(x), -1, dtype=np.int64)
-        self.budget = [0]
 
     def inside(self, hull: shapely.Geometry, t: int) -> tuple[FloatArray, FloatArray]:
         """Coordinates of the doors strictly inside `hull` that are not in turf `t`."""
@@ -154,17 +162,24 @@ def repair_overlap(
     loose: tuple[float, float] | None = None,
     budget: list[int] | None = None,
     max_moves: int = 2000,
-    pp_low: float = 0.75,
+    pp_low: float = PP_LOW,
     sse_weight: float = SSE_WEIGHT,
-) -> IntArray:
+    min_yield: float = 1.0,
+    no_cut: set[NoCutKey] | None = None,
+) -> tuple[IntArray, int]:
     """Move hull sites between turfs of one group while it lowers the foreign-door counts.
 
     `lab` labels sites 0..k-1 (modified in place); `owners.owner` must hold, for the doors of
     this group, the label of their site offset so that label t is turf t (done by the caller),
-    and -1 for every door of no turf of this group."""
+    and -1 for every door of no turf of this group. `budget` (spent in place) counts the turfs
+    the repair may take out of [lo, hi], each for at least `min_yield` foreign doors cleared.
+    `no_cut` (updated in place) keeps, from one run to the next on the same group, the
+    neighbourhoods (turf, its sites, for the turf and its neighbours) where no cut through a
+    foreign door lowered the count. Returns the labels and the foreign doors left in the
+    group's hulls."""
     k = int(lab.max()) + 1 if len(lab) else 0
     if k < 2:
-        return lab
+        return lab, 0
     adj = graph.lists()
     ns = len(sw)
     # Locations per site (CSR).
@@ -237,6 +252,8 @@ def repair_overlap(
     moves = 0
     tabu: set[int] = set()
     llo, lhi = loose if loose is not None else (lo, hi)
+    if no_cut is None:
+        no_cut = set()
     spare = budget if budget is not None else [0]
 
     def leaves_band(old: float, new: float) -> int:
@@ -271,12 +288,19 @@ def repair_overlap(
         state = around(t)
         if failed.get(t) == state:
             return False
-        if _chunk_move(t):
+        # The cuts' scores depend on the labels around `t` alone: a neighbourhood that gave no
+        # cut worth trying in an earlier run of the repair gives none again.
+        near = sorted({int(lab[z]) for s in members[t] for z in adj[s]} | {t})
+        here = tuple((v, frozenset(members[v])) for v in near)
+        if here in no_cut:
+            failed[t] = state
+            return False
+        if _chunk_move(t, here):
             return True
         failed[t] = around(t)
         return False
 
-    def _chunk_move(t: int) -> bool:
+    def _chunk_move(t: int, here: NoCutKey) -> bool:
         sites = np.fromiter(members[t], dtype=np.int64, count=len(members[t]))
         li = np.concatenate([site_locs[s] for s in sites.tolist()])
         px, py = lx[li], ly[li]
@@ -318,6 +342,8 @@ def repair_overlap(
             if pieces is not None:
                 drafts.append((w, chunk.tolist(), pieces))
         plans = _score_plans(t, drafts)
+        if not plans:
+            no_cut.add(here)
         plans.sort(key=lambda p: -p[0])
         for _gain, moved, hull_new, count_new in plans[:CHUNK_TRIES]:
             # Apply, bring the turfs touched back into the band, and keep it when the band
@@ -343,6 +369,7 @@ def repair_overlap(
             if (
                 cost <= spare[0]
                 and total_after < total_before
+                and total_before - total_after >= min_yield * cost
                 and total_before - total_after + PP_WEIGHT * rounder > 0
             ):
                 spare[0] -= cost
@@ -633,7 +660,7 @@ def repair_overlap(
                             gain = fewer + float(rest_gain[j])
                             if fewer == 0:
                                 gain -= float(sse_pen[j])
-                            if fewer >= 0 and gain > best_gain:
+                            if fewer >= min_yield * pcost[j] and gain > best_gain:
                                 best_gain = gain
                                 best = (
                                     int(pu[j]),
@@ -665,7 +692,7 @@ def repair_overlap(
         if not changed:
             break
     owners.site[all_site_doors] = -1
-    return lab
+    return lab, int(count.sum())
 
 
 def join_stray_locations(
