@@ -35,7 +35,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DEBUG=1 $(BIN)/mypy canvass turf
+	DEBUG=1 $(BIN)/mypy canvass turf api config
 
 schema: install
 	# Always against SQLite: Django derives integer bounds in the schema from the backend.

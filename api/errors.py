@@ -24,7 +24,12 @@ class ApiError(exceptions.APIException):
     """An HTTP-layer error with an explicit code (bad JSON, body too large, ...)."""
 
     def __init__(
-        self, message: str, *, code: str, status_code: int = 400, fields: dict | None = None
+        self,
+        message: str,
+        *,
+        code: str,
+        status_code: int = 400,
+        fields: dict[str, Any] | None = None,
     ):
         super().__init__(detail=message, code=code)
         self.status_code = status_code
@@ -54,11 +59,11 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, _flatten(exc.fields)), status=exc.status)
     if isinstance(exc, DjangoValidationError):

@@ -42,6 +42,11 @@ class CampaignFilterSet(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
 
+    def campaign_ids(self) -> list[int]:
+        """`[campaign id]` for `campaign_id__in` lookups: empty without a campaign, so that the
+        filters on campaign data match nothing."""
+        return [self.campaign.pk] if self.campaign is not None else []
+
 
 class BBoxField(forms.CharField):
     """`min_lon,min_lat,max_lon,max_lat` in WGS84 degrees (the RFC 7946 bbox order)."""
@@ -71,7 +76,7 @@ class BBoxField(forms.CharField):
 class BBoxFilter(django_filters.Filter):
     field_class = BBoxField
 
-    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
         if not value:
             return qs
         min_lon, min_lat, max_lon, max_lat = value
@@ -105,24 +110,24 @@ class _UniverseFilter(CampaignFilterSet):
 
     household_prefix = ""
 
-    def _in_districts(self, qs: QuerySet, districts: QuerySet[District]) -> QuerySet:
+    def _in_districts(self, qs: QuerySet[Any], districts: QuerySet[District]) -> QuerySet[Any]:
         return qs.filter(
             **{f"{self.household_prefix}pk__in": district_ids_containing_households(districts)}
         )
 
-    def filter_district(self, qs: QuerySet, name: str, value: Any) -> QuerySet:
+    def filter_district(self, qs: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return self._in_districts(qs, District.objects.filter(pk=value))
 
-    def filter_precinct(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_precinct(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return self._in_districts(qs, _district_match(DistrictKind.PRECINCT, value))
 
-    def filter_ward(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_ward(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return self._in_districts(qs, _district_match(DistrictKind.WARD, value))
 
-    def filter_turf(self, qs: QuerySet, name: str, value: Any) -> QuerySet:
+    def filter_turf(self, qs: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         # Only turfs of this campaign: another campaign's turf id yields nothing.
         doors = TurfDoor.objects.filter(
-            turf_id=value, turf__campaign_id=self.campaign.pk if self.campaign else None
+            turf_id=value, turf__campaign_id__in=self.campaign_ids()
         ).values("household_id")
         return qs.filter(**{f"{self.household_prefix}pk__in": doors})
 
@@ -162,29 +167,27 @@ class HouseholdFilter(_UniverseFilter):
         model = Household
         fields: list[str] = []
 
-    def filter_has_people(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_has_people(self, qs: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
         if value is None:
             return qs
         with_people = Person.objects.filter(household__isnull=False).values("household_id")
         return qs.filter(pk__in=with_people) if value else qs.exclude(pk__in=with_people)
 
     def _results(self) -> QuerySet[HouseholdResult]:
-        return HouseholdResult.objects.filter(
-            campaign_id=self.campaign.pk if self.campaign else None
-        )
+        return HouseholdResult.objects.filter(campaign_id__in=self.campaign_ids())
 
-    def filter_result(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_result(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return qs.filter(
             pk__in=self._results().filter(result_code__code=value).values("household_id")
         )
 
-    def filter_knocked(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_knocked(self, qs: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
         if value is None:
             return qs
         knocked = self._results().values("household_id")
         return qs.filter(pk__in=knocked) if value else qs.exclude(pk__in=knocked)
 
-    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_q(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         for term in value.split()[:8]:
             qs = qs.filter(
                 Q(house_number__iexact=term)
@@ -233,26 +236,28 @@ class PersonFilter(_UniverseFilter):
         model = Person
         fields: list[str] = []
 
-    def filter_has_phone(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_has_phone(self, qs: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
         if value is None:
             return qs
         return qs.exclude(phone="") if value else qs.filter(phone="")
 
-    def filter_has_email(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_has_email(self, qs: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
         if value is None:
             return qs
         return qs.exclude(email="") if value else qs.filter(email="")
 
-    def filter_supporter_score(self, qs: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_supporter_score(
+        self, qs: QuerySet[Any], name: str, value: list[str]
+    ) -> QuerySet[Any]:
         if not value:
             return qs
         scored = SupporterScore.objects.filter(
-            campaign_id=self.campaign.pk if self.campaign else None,
+            campaign_id__in=self.campaign_ids(),
             score__in=[int(v) for v in value],
         ).values("person_id")
         return qs.filter(pk__in=scored)
 
-    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_q(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         for term in value.split()[:8]:
             qs = qs.filter(
                 Q(first_name__istartswith=term)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from rest_framework.request import Request
 
@@ -23,10 +24,10 @@ class CampaignScopedMixin:
     allowed_roles: Collection[str] = ALL_ROLES
     roles_by_method: dict[str, Collection[str]] = {}
     request: Request
-    kwargs: dict
+    kwargs: dict[str, Any]
 
     def get_membership(self) -> Membership:
-        cached = getattr(self, "_membership", None)
+        cached: Membership | None = getattr(self, "_membership", None)
         if cached is not None:
             return cached
         roles = self.roles_by_method.get(self.request.method or "GET", self.allowed_roles)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from canvass.imports.voters import VOTER_PRESETS
@@ -23,7 +25,7 @@ class DistrictImportInput(serializers.Serializer):
     dissolve = serializers.BooleanField(default=False)
     repair = serializers.BooleanField(default=False)
 
-    def validate(self, attrs: dict) -> dict:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("file" in attrs) == ("geojson" in attrs):
             raise serializers.ValidationError(
                 {"file": ["Send either a GeoJSON file (multipart) or a geojson object (JSON)."]}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 
@@ -8,7 +10,7 @@ class ContactReportQuery(serializers.Serializer):
     until = serializers.DateTimeField(required=False, help_text="ISO 8601 with a UTC offset.")
     turf = serializers.IntegerField(required=False, min_value=1)
 
-    def validate(self, attrs: dict) -> dict:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         for key in ("since", "until"):
             raw = self.initial_data.get(key)
             if raw and not _has_offset(raw):

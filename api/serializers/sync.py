@@ -257,7 +257,8 @@ class ContactBatchItemsField(serializers.Field):
         }
         if errors:
             raise serializers.ValidationError(errors)
-        return data
+        items: list[dict[str, Any]] = data
+        return items
 
     def to_representation(self, value: Any) -> Any:
         return value

@@ -6,6 +6,8 @@ Inputs only parse and type-check; the rules (drafts only, adjacency, valid geome
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from turf.models import Assignment, CutRun, LayerKind, MapLayer, Turf
@@ -92,7 +94,7 @@ class _CutFields(serializers.Serializer):
         help_text="Barrier/street layers to use; default: all of the organization's.",
     )
 
-    def validate(self, attrs: dict) -> dict:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("target") is None) == (attrs.get("n_turfs") is None):
             raise serializers.ValidationError(
                 {"target": ["Give either target (doors per turf) or n_turfs, not both."]}

@@ -51,7 +51,8 @@ class DistrictFeatureOutput(serializers.Serializer):
     def get_geometry(self, obj: District) -> dict[str, Any] | None:
         if not self.context.get("include_geometry", True):
             return None
-        return obj.geometry
+        geometry: dict[str, Any] = obj.geometry
+        return geometry
 
 
 class DistrictFeatureCollectionOutput(serializers.Serializer):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -21,7 +23,7 @@ class TokenObtainView(APIView):
     """Exchange a username and password for an API token (sent as `Authorization: Token <key>`)."""
 
     permission_classes = [AllowAny]
-    authentication_classes: list = []
+    authentication_classes: list[type] = []
     throttle_classes = [AnonRateThrottle]
 
     @extend_schema(
@@ -54,7 +56,7 @@ class MeView(APIView):
     @extend_schema(responses={200: MeOutput}, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
         user = request.user
-        user.memberships_prefetched = None  # type: ignore[union-attr]
+        user.memberships_prefetched = None
         memberships = Membership.objects.filter(user=user).select_related("campaign", "team")
         payload = MeOutput(user).data
         payload["memberships"] = [
@@ -79,8 +81,8 @@ class CampaignListView(generics.ListAPIView):
             campaigns_visible_to(self.request.user).prefetch_related("goals").order_by("name", "id")
         )
 
-    def get_serializer_context(self) -> dict:
-        context = super().get_serializer_context()
+    def get_serializer_context(self) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_serializer_context()
         context["roles"] = dict(
             Membership.objects.filter(user=self.request.user).values_list("campaign_id", "role")
         )

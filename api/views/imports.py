@@ -137,7 +137,7 @@ class ImportRunListView(CampaignScopedMixin, generics.ListAPIView):
 
     allowed_roles = DIRECTOR_ONLY
     serializer_class = ImportRunOutput
-    filter_backends: list = []
+    filter_backends: list[type] = []
 
     @extend_schema(operation_id="import_runs_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -196,6 +196,7 @@ def _issue_lines(run: Any, columns: list[str]) -> Iterator[str]:
 
 def _issue_row(writer: Any, issue: Any, columns: list[str]) -> str:
     raw = issue.raw if isinstance(issue.raw, dict) else {}
-    return writer.writerow(
+    written: str = writer.writerow(
         [issue.row_number, issue.code, issue.message, *(raw.get(c, "") for c in columns)]
     )
+    return written

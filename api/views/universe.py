@@ -10,6 +10,7 @@ A campaign the caller has no role in, or an object outside its organization or s
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -62,7 +63,7 @@ class FeatureCollectionPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
-    def get_paginated_response(self, data: list) -> Response:
+    def get_paginated_response(self, data: list[Any]) -> Response:
         return Response(
             OrderedDict(
                 [
@@ -75,7 +76,7 @@ class FeatureCollectionPagination(PageNumberPagination):
             )
         )
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["type", "count", "features"],
@@ -116,7 +117,7 @@ class DistrictListView(CampaignScopedMixin, generics.ListAPIView):
             qs = qs.defer("geometry", "properties")
         return qs
 
-    def get_serializer_context(self) -> dict:
+    def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "include_geometry": self._include_geometry}
 
     @extend_schema(operation_id="campaign_districts_list", parameters=[_GEOMETRY_PARAM])
