@@ -48,6 +48,28 @@ class CampaignFilterSet(django_filters.FilterSet):
         return [self.campaign.pk] if self.campaign is not None else []
 
 
+class IdFilter(django_filters.Filter):
+    """An object id: a whole number within the database's bigint range. The stock NumberFilter
+    takes any decimal ("1.5", "1e300"), and a value past bigint overflowed in the database
+    driver (a 500): here it answers 400 `invalid` naming the parameter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class YearFilter(django_filters.Filter):
+    """A year (of birth): a whole number from 1800 to 2200 (400 `invalid` otherwise)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=1800, max_value=2200, **kwargs)
+
+
 class BBoxField(forms.CharField):
     """`min_lon,min_lat,max_lon,max_lat` in WGS84 degrees (the RFC 7946 bbox order)."""
 
@@ -93,7 +115,7 @@ def _district_match(kind: str, value: str) -> QuerySet[District]:
 
 class DistrictFilter(CampaignFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=DistrictKind.choices)
-    parent = django_filters.NumberFilter(field_name="parent_id")
+    parent = IdFilter(field_name="parent_id", help_text="Id of the parent district.")
     code = django_filters.CharFilter(field_name="code", lookup_expr="iexact")
     name = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
     bbox = BBoxFilter(
@@ -115,7 +137,7 @@ class _UniverseFilter(CampaignFilterSet):
             **{f"{self.household_prefix}pk__in": district_ids_containing_households(districts)}
         )
 
-    def filter_district(self, qs: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    def filter_district(self, qs: QuerySet[Any], name: str, value: int) -> QuerySet[Any]:
         return self._in_districts(qs, District.objects.filter(pk=value))
 
     def filter_precinct(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
@@ -124,7 +146,7 @@ class _UniverseFilter(CampaignFilterSet):
     def filter_ward(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return self._in_districts(qs, _district_match(DistrictKind.WARD, value))
 
-    def filter_turf(self, qs: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    def filter_turf(self, qs: QuerySet[Any], name: str, value: int) -> QuerySet[Any]:
         # Only turfs of this campaign: another campaign's turf id yields nothing.
         doors = TurfDoor.objects.filter(
             turf_id=value, turf__campaign_id__in=self.campaign_ids()
@@ -137,12 +159,12 @@ _UPDATED_HELP = "ISO 8601 date-time: only rows changed at or after it (increment
 
 
 class HouseholdFilter(_UniverseFilter):
-    district = django_filters.NumberFilter(method="filter_district", help_text=_DISTRICT_HELP)
+    district = IdFilter(method="filter_district", help_text=_DISTRICT_HELP)
     precinct = django_filters.CharFilter(
         method="filter_precinct", help_text="Precinct code or name, e.g. 9-3."
     )
     ward = django_filters.CharFilter(method="filter_ward", help_text="Ward code or name, e.g. 9.")
-    turf = django_filters.NumberFilter(method="filter_turf", help_text="Turf id of this campaign.")
+    turf = IdFilter(method="filter_turf", help_text="Turf id of this campaign.")
     street = django_filters.CharFilter(field_name="street", lookup_expr="iexact")
     house_number = django_filters.CharFilter(field_name="house_number", lookup_expr="iexact")
     zip_code = django_filters.CharFilter(field_name="zip_code")
@@ -202,13 +224,13 @@ class HouseholdFilter(_UniverseFilter):
 class PersonFilter(_UniverseFilter):
     household_prefix = "household__"
 
-    district = django_filters.NumberFilter(method="filter_district", help_text=_DISTRICT_HELP)
+    district = IdFilter(method="filter_district", help_text=_DISTRICT_HELP)
     precinct = django_filters.CharFilter(
         method="filter_precinct", help_text="Precinct code or name, e.g. 9-3."
     )
     ward = django_filters.CharFilter(method="filter_ward", help_text="Ward code or name, e.g. 9.")
-    turf = django_filters.NumberFilter(method="filter_turf", help_text="Turf id of this campaign.")
-    household = django_filters.NumberFilter(field_name="household_id")
+    turf = IdFilter(method="filter_turf", help_text="Turf id of this campaign.")
+    household = IdFilter(field_name="household_id", help_text="Household id.")
     street = django_filters.CharFilter(field_name="household__street", lookup_expr="iexact")
     party = django_filters.MultipleChoiceFilter(choices=Party.choices)
     registration_status = django_filters.MultipleChoiceFilter(choices=RegistrationStatus.choices)
@@ -217,8 +239,12 @@ class PersonFilter(_UniverseFilter):
     is_deceased = django_filters.BooleanFilter(field_name="is_deceased")
     has_moved = django_filters.BooleanFilter(field_name="has_moved")
     external_voter_id = django_filters.CharFilter(field_name="external_voter_id")
-    born_from = django_filters.NumberFilter(field_name="year_of_birth", lookup_expr="gte")
-    born_to = django_filters.NumberFilter(field_name="year_of_birth", lookup_expr="lte")
+    born_from = YearFilter(
+        field_name="year_of_birth", lookup_expr="gte", help_text="Born in or after this year."
+    )
+    born_to = YearFilter(
+        field_name="year_of_birth", lookup_expr="lte", help_text="Born in or before this year."
+    )
     supporter_score = django_filters.MultipleChoiceFilter(
         method="filter_supporter_score",
         choices=[(str(n), str(n)) for n in range(1, 6)],

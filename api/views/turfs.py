@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.filters import IdFilter
 from api.permissions import DIRECTOR_ONLY, STAFF, CampaignScopedMixin
 from api.serializers.turfs import (
     AssignmentCreateInput,
@@ -72,7 +73,7 @@ def _cut_run_body(run: Any) -> dict[str, Any]:
 
 class TurfFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TurfStatus.choices)
-    district = django_filters.NumberFilter(field_name="district_id")
+    district = IdFilter(field_name="district_id")
 
     class Meta:
         model = Turf

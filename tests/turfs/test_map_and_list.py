@@ -42,6 +42,16 @@ def test_it_lists_the_campaigns_turfs_with_filters(
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("district", ["99999999999999999999", "2.5", "d1"])
+def test_it_answers_400_for_a_district_filter_that_is_not_an_id(
+    director, campaign, client_for, district
+):
+    response = client_for(director).get(f"/api/campaigns/{campaign.pk}/turfs/?district={district}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], list(error["fields"])) == ("invalid", ["district"])
+
+
 @pytest.mark.django_db
 def test_it_lists_turfs_in_constant_queries(
     director, campaign, org, grid, client_for, django_assert_num_queries

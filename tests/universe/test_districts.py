@@ -165,3 +165,12 @@ def test_it_serves_real_cambridge_precincts_as_valid_geojson(director, org, camp
     # A bbox around Harvard Square returns a few precincts, not the whole city.
     harvard = client_for(director).get(url(campaign), {"bbox": "-71.1195,42.3730,-71.1185,42.3740"})
     assert 1 <= harvard.json()["count"] <= 4
+
+
+@pytest.mark.parametrize("parent", ["1.5", "1e300", "-6.05e229", "99999999999999999999", "0", "x"])
+def test_it_rejects_a_parent_that_is_not_an_id(universe, director, campaign, client_for, parent):
+    # "99999999999999999999" overflowed the database driver (a 500) before.
+    response = client_for(director).get(url(campaign), {"parent": parent})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], list(error["fields"])) == ("invalid", ["parent"])

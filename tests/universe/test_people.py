@@ -160,6 +160,13 @@ def test_it_filters_people_by_household_and_voter_id(universe, director, campaig
         ({"supporter_score": "9"}, "supporter_score"),
         ({"updated_since": "2024-13-45"}, "updated_since"),
         ({"born_from": "old"}, "born_from"),
+        # Past the column's range: these overflowed the database driver (a 500) before.
+        ({"born_to": "99999999999999999999"}, "born_to"),
+        ({"born_from": "1e300"}, "born_from"),
+        ({"household": "99999999999999999999"}, "household"),
+        ({"household": "1.5"}, "household"),
+        ({"district": "-6.05e229"}, "district"),
+        ({"turf": "99999999999999999999"}, "turf"),
     ],
 )
 def test_it_rejects_bad_people_filters(universe, director, campaign, client_for, params, field):
