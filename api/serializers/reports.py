@@ -4,11 +4,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from api.serializers.fields import IdField
+
 
 class ContactReportQuery(serializers.Serializer):
     since = serializers.DateTimeField(required=False, help_text="ISO 8601 with a UTC offset.")
     until = serializers.DateTimeField(required=False, help_text="ISO 8601 with a UTC offset.")
-    turf = serializers.IntegerField(required=False, min_value=1)
+    turf = IdField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         for key in ("since", "until"):

@@ -12,6 +12,7 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from api.serializers.fields import IdField
 from canvass.models import CorrectionKind, SignupKind, SyncItemKind
 
 
@@ -159,9 +160,9 @@ class SyncGpsInput(serializers.Serializer):
 
 class SyncContactItem(SyncItemBase):
     kind = serializers.ChoiceField(choices=[SyncItemKind.CONTACT.value])
-    household = serializers.IntegerField()
+    household = IdField()
     person = PersonRefField(required=False, help_text="Who answered, if anyone.")
-    turf = serializers.IntegerField(
+    turf = IdField(
         required=False, help_text="The turf of the packet (else found from the assignments)."
     )
     result_code = serializers.CharField(help_text="One of the packet's result codes.")
@@ -179,7 +180,7 @@ class SyncSignupItem(SyncItemBase):
     kind = serializers.ChoiceField(choices=[SyncItemKind.SIGNUP.value])
     signup_kind = serializers.ChoiceField(choices=SignupKind.choices)
     person = PersonRefField(required=False)
-    household = serializers.IntegerField(required=False)
+    household = IdField(required=False)
     first_name = _text(100)
     last_name = _text(100)
     email = serializers.EmailField(required=False, allow_blank=True)
@@ -195,7 +196,7 @@ class SyncSignupItem(SyncItemBase):
 
 class SyncNewPersonItem(SyncItemBase):
     kind = serializers.ChoiceField(choices=[SyncItemKind.NEW_PERSON.value])
-    household = serializers.IntegerField()
+    household = IdField()
     first_name = _text(100, help_text="A first or a last name.")
     last_name = _text(100)
     phone = _text(32, help_text="At least 7 digits.")
@@ -266,7 +267,7 @@ class ContactBatchItemsField(serializers.Field):
 
 class ContactBatchInput(serializers.Serializer):
     device_id = serializers.CharField(max_length=100)
-    campaign_id = serializers.IntegerField(
+    campaign_id = IdField(
         required=False,
         help_text=(
             "The campaign of the batch. Optional when it follows from the items' turfs or "

@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from api.serializers.fields import IdField
 from turf.models import Assignment, CutRun, LayerKind, MapLayer, Turf
 
 GROUP_BY_CHOICES = ["ward", "precinct"]
@@ -61,7 +62,7 @@ class TurfDetailOutput(TurfOutput):
 class TurfDrawInput(serializers.Serializer):
     polygon = serializers.JSONField(help_text="GeoJSON Polygon or MultiPolygon (lon/lat).")
     name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    district_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    district_id = IdField(required=False, allow_null=True, default=None)
     steal = serializers.BooleanField(
         default=False,
         help_text="Also take doors that are in other drafts (they leave those drafts).",
@@ -73,7 +74,7 @@ class TurfUpdateInput(serializers.Serializer):
 
 
 class _CutFields(serializers.Serializer):
-    district_id = serializers.IntegerField()
+    district_id = IdField()
     target = serializers.IntegerField(
         min_value=1, required=False, allow_null=True, default=None, help_text="Doors per turf."
     )
@@ -86,7 +87,7 @@ class _CutFields(serializers.Serializer):
         help_text="Turfs never cross the lines of these districts.",
     )
     layer_ids = serializers.ListField(
-        child=serializers.IntegerField(),
+        child=IdField(),
         required=False,
         allow_null=True,
         default=None,
@@ -171,20 +172,16 @@ class TurfPairOutput(serializers.Serializer):
 
 
 class TurfMergeInput(serializers.Serializer):
-    other = serializers.IntegerField(help_text="Id of the draft merged into this one (deleted).")
+    other = IdField(help_text="Id of the draft merged into this one (deleted).")
 
 
 class TurfDoorsMoveInput(serializers.Serializer):
-    household_ids = serializers.ListField(
-        child=serializers.IntegerField(), min_length=1, max_length=10_000
-    )
-    to = serializers.IntegerField(help_text="Id of the destination draft.")
+    household_ids = serializers.ListField(child=IdField(), min_length=1, max_length=10_000)
+    to = IdField(help_text="Id of the destination draft.")
 
 
 class AssignmentCreateInput(serializers.Serializer):
-    canvasser_ids = serializers.ListField(
-        child=serializers.IntegerField(), min_length=1, max_length=100
-    )
+    canvasser_ids = serializers.ListField(child=IdField(), min_length=1, max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 

@@ -188,6 +188,16 @@ def test_it_rejects_naive_and_inverted_windows(director, campaign, client_for):
     assert "until" in inverted.json()["error"]["fields"]
 
 
+@pytest.mark.parametrize("turf", ["99999999999999999999", "0", "1.5"])
+def test_it_answers_400_for_a_turf_that_is_not_an_id(director, campaign, client_for, turf):
+    # Past bigint, the id overflowed the database driver (a 500).
+    response = client_for(director).get(
+        f"/api/campaigns/{campaign.pk}/reports/contacts/", {"turf": turf}
+    )
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["turf"]
+
+
 @pytest.mark.django_db
 def test_it_hides_reports_from_canvassers_and_other_organizations(
     canvasser, outsider, campaign, client_for

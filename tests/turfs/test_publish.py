@@ -156,6 +156,23 @@ def test_it_refuses_to_assign_someone_who_is_not_a_canvasser_of_the_campaign(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("bad", [297019059289636995072, 0, -4011, 1.5, "x"])
+def test_it_answers_400_for_a_canvasser_id_that_is_not_an_id(
+    director, campaign, published, canvasser, client_for, bad
+):
+    # 297019059289636995072 (past bigint) overflowed the database driver (a 500; schemathesis).
+    response = client_for(director).post(
+        f"/api/turfs/{published.pk}/assignments/",
+        {"canvasser_ids": [canvasser.pk, bad]},
+        format="json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], list(error["fields"])) == ("invalid", ["canvasser_ids"])
+    assert Assignment.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_second_open_assignment_and_an_expiry_in_the_past(
     director, campaign, published, canvasser, client_for
 ):
