@@ -192,6 +192,8 @@ def test_it_rejects_result_codes_of_another_campaign(
         ({"id": "not-a-uuid"}, "invalid", "id"),
         ({"id": "6f1f3d59-1f0a-4b0c-9d55-0a7d4b3a0c1"}, "invalid", "id"),
         ({"kind": "teleport"}, "invalid", "kind"),
+        ({"kind": {"contact": 1}}, "invalid", "kind"),  # unhashable: was a 500
+        ({"kind": ["contact"]}, "invalid", "kind"),
         ({"colour": "blue"}, "invalid", "colour"),
         ({"household": "12"}, "invalid", "household"),
         ({"device_time": "2024-10-05T14:00:00"}, "naive_timestamp", "device_time"),
