@@ -82,6 +82,8 @@ TURF_EDGE_M = 10.0
 SNAP_RADIUS_M = 200.0
 OR_OPT_LENGTHS = (1, 2, 3)
 SEEDS = 2
+# Door locations walked in one piece (see `order_walks`); a turf of 125 doors has at most 125.
+CHUNK_LOCATIONS = 400
 BARRIER_SEEDS = 3
 
 
@@ -204,10 +206,103 @@ def order_walks(
 ) -> list[IntArray]:
     """The walk order (door indices) of each turf; the same as `order_walk` turf by turf.
 
-    `street_rules=False` ignores the streets: the shortest walk found, barriers still avoided."""
+    `street_rules=False` ignores the streets: the shortest walk found, barriers still avoided.
+    A turf of more than `CHUNK_LOCATIONS` door locations (a hand-drawn or merged one, or a cut
+    into very few turfs) is walked in compact pieces of at most that many, one after another
+    in the shortest order of their centres, each walked whichever way makes the legs between
+    them shortest: the polish grows much faster than the square of the locations (665 locations took
+    9 s, thousands would take hours)."""
     index = StreetIndex(streets) if isinstance(streets, Streets) else streets
     if index is not None and (len(index) == 0 or not street_rules):
         index = None
+    pieces: list[IntArray] = []
+    piece_of: list[list[int]] = []
+    for turf in turfs:
+        chunks = _chunks(doors.x, doors.y, np.asarray(turf, dtype=np.int64).reshape(-1))
+        piece_of.append(list(range(len(pieces), len(pieces) + len(chunks))))
+        pieces.extend(chunks)
+    walks = _order_pieces(doors, pieces, index, barriers)
+    if len(pieces) == len(turfs):
+        return walks
+    return [_stitch(doors.x, doors.y, [walks[p] for p in ps]) for ps in piece_of]
+
+
+def _chunks(x: FloatArray, y: FloatArray, idx: IntArray) -> list[IntArray]:
+    """`idx` (door indices of one turf) cut into compact pieces of at most `CHUNK_LOCATIONS`
+    door locations, by halving the longer side at the median location (doors at one location
+    stay together); the pieces come in the shortest order of their centres."""
+    out: list[IntArray] = []
+    todo = [idx]
+    while todo:
+        part = todo.pop()
+        pts, loc = np.unique(np.column_stack([x[part], y[part]]), axis=0, return_inverse=True)
+        if len(pts) <= CHUNK_LOCATIONS:
+            out.append(part)
+            continue
+        axis = 0 if np.ptp(pts[:, 0]) >= np.ptp(pts[:, 1]) else 1
+        # Rank the locations along the longer side (ties by the other coordinate): the lower
+        # half goes one way, whatever the ties.
+        rank = np.empty(len(pts), dtype=np.int64)
+        rank[np.lexsort((pts[:, 1 - axis], pts[:, axis]))] = np.arange(len(pts))
+        low = rank[loc.reshape(-1)] < len(pts) // 2
+        todo += [part[~low], part[low]]
+    if len(out) <= 2:
+        return out
+    cx = np.array([x[p].mean() for p in out])
+    cy = np.array([y[p].mean() for p in out])
+    d = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :])
+    return [out[i] for i in _path_opt(_nearest_neighbour(d), d).tolist()]
+
+
+def _nearest_neighbour(d: FloatArray) -> IntArray:
+    """An open path through every row of the distance matrix `d`, nearest first from row 0."""
+    n = len(d)
+    seen = np.zeros(n, dtype=bool)
+    seq = [0]
+    seen[0] = True
+    for _ in range(n - 1):
+        row = np.where(seen, np.inf, d[seq[-1]])
+        nxt = int(np.argmin(row))
+        seq.append(nxt)
+        seen[nxt] = True
+    return np.asarray(seq, dtype=np.int64)
+
+
+def _stitch(x: FloatArray, y: FloatArray, walks: list[IntArray]) -> IntArray:
+    """One walk from the pieces' walks in order, each walked forwards or backwards so that the
+    legs between pieces are the shortest (dynamic programming over the two ways of each)."""
+    ends = [(int(w[0]), int(w[-1])) for w in walks]  # (first, last) when walked forwards
+
+    def leg(a: int, b: int) -> float:
+        return float(np.hypot(x[a] - x[b], y[a] - y[b]))
+
+    # cost[o]: shortest legs so far with the current piece walked forwards (0) or backwards (1).
+    cost = [0.0, 0.0]
+    back: list[tuple[int, int]] = []
+    for i in range(1, len(walks)):
+        exits = (ends[i - 1][1], ends[i - 1][0])  # previous piece's last door, per its way
+        options = []
+        for o in (0, 1):
+            entry = ends[i][o]  # forwards: enter at the first door; backwards: at the last
+            via = [cost[p] + leg(exits[p], entry) for p in (0, 1)]
+            p_best = int(np.argmin(via))
+            options.append((via[p_best], p_best))
+        cost = [options[0][0], options[1][0]]
+        back.append((options[0][1], options[1][1]))
+    way = [int(np.argmin(cost))]
+    for choice in reversed(back):
+        way.append(choice[way[-1]])
+    way.reverse()
+    return np.concatenate([w if o == 0 else w[::-1] for w, o in zip(walks, way, strict=True)])
+
+
+def _order_pieces(
+    doors: DoorSet,
+    turfs: Sequence[IntArray],
+    index: StreetIndex | None,
+    barriers: Barriers | None,
+) -> list[IntArray]:
+    """`order_walks` for turfs (or pieces) of at most `CHUNK_LOCATIONS` locations."""
     locs = _locations(doors, turfs, index)
     k = len(turfs)
     seqs: list[IntArray] = []

@@ -7,6 +7,7 @@ from itertools import pairwise
 import numpy as np
 import shapely
 
+from turf.cutting import walk as walk_module
 from turf.cutting.geometry import segments_crossing
 from turf.cutting.types import Barriers, DoorSet, Streets
 from turf.cutting.walk import (
@@ -282,3 +283,47 @@ def test_every_or_opt_move_is_evaluated_once() -> None:
         (i, n) for n in OR_OPT_LENGTHS for i in range(1, m - n + 2)
     }
     assert sum(n > 1 and x > y for _, n, x, y in moves) == sum(m - n + 1 for n in (2, 3))
+
+
+def test_a_turf_of_many_locations_is_walked_in_pieces_stitched_end_to_end(monkeypatch) -> None:
+    """A 20x20 grid of doors, 10 m apart, with pieces of at most 30 locations (the real limit
+    is 400: a hand-drawn turf of thousands of doors took hours in one piece). Every door once,
+    the two doors of each lot together, and the pieces joined where they meet: the walk is
+    within 15% of the best open path (a serpentine, 399 legs of 10 m)."""
+    monkeypatch.setattr(walk_module, "CHUNK_LOCATIONS", 30)
+    xs = [10.0 * (i % 20) for i in range(400)]
+    ys = [10.0 * (i // 20) for i in range(400)]
+    # Two doors (a two-family house) at every location.
+    doors = make_doors(xs + xs, ys + ys, ["Grid St"] * 800, [str(i + 1) for i in range(800)])
+
+    order = order_walk(doors, list(range(800)))
+
+    assert sorted(order) == list(range(800))
+    lots = [i % 400 for i in order]
+    assert all(lots[k] == lots[k + 1] for k in range(0, 800, 2))  # a lot's doors together
+    assert len(walk_module._chunks(doors.x, doors.y, np.arange(800))) >= 400 // 30
+    assert 3_990 <= _walked_m(doors, order) <= 1.15 * 3_990
+
+
+def test_a_turf_is_cut_into_pieces_even_when_most_locations_share_a_coordinate(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(walk_module, "CHUNK_LOCATIONS", 30)
+    # 60 locations on the line x=0 and 10 more to the east: the median x is 0.
+    xs = [0.0] * 60 + [5.0 + i for i in range(10)]
+    ys = [float(i) for i in range(60)] + [0.0] * 10
+    idx = np.arange(70)
+    pieces = walk_module._chunks(np.asarray(xs), np.asarray(ys), idx)
+    assert sorted(np.concatenate(pieces).tolist()) == list(range(70))
+    assert all(len(p) <= 30 for p in pieces)
+
+
+def _legs_m(doors: DoorSet, order: list[int]) -> list[float]:
+    return [
+        float(np.hypot(doors.x[a] - doors.x[b], doors.y[a] - doors.y[b]))
+        for a, b in pairwise(order)
+    ]
+
+
+def _walked_m(doors: DoorSet, order: list[int]) -> float:
+    return sum(_legs_m(doors, order))
