@@ -231,6 +231,8 @@ def _chunks(x: FloatArray, y: FloatArray, idx: IntArray) -> list[IntArray]:
     """`idx` (door indices of one turf) cut into compact pieces of at most `CHUNK_LOCATIONS`
     door locations, by halving the longer side at the median location (doors at one location
     stay together); the pieces come in the shortest order of their centres."""
+    if len(idx) <= CHUNK_LOCATIONS:  # no more locations than doors
+        return [idx]
     out: list[IntArray] = []
     todo = [idx]
     while todo:
