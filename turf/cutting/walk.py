@@ -253,21 +253,7 @@ def _chunks(x: FloatArray, y: FloatArray, idx: IntArray) -> list[IntArray]:
     cx = np.array([x[p].mean() for p in out])
     cy = np.array([y[p].mean() for p in out])
     d = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :])
-    return [out[i] for i in _path_opt(_nearest_neighbour(d), d).tolist()]
-
-
-def _nearest_neighbour(d: FloatArray) -> IntArray:
-    """An open path through every row of the distance matrix `d`, nearest first from row 0."""
-    n = len(d)
-    seen = np.zeros(n, dtype=bool)
-    seq = [0]
-    seen[0] = True
-    for _ in range(n - 1):
-        row = np.where(seen, np.inf, d[seq[-1]])
-        nxt = int(np.argmin(row))
-        seq.append(nxt)
-        seen[nxt] = True
-    return np.asarray(seq, dtype=np.int64)
+    return [out[i] for i in _path_opt(_insertion(d, np.arange(len(d))), d).tolist()]
 
 
 def _stitch(x: FloatArray, y: FloatArray, walks: list[IntArray]) -> IntArray:
