@@ -16,7 +16,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from api.serializers.fields import MAX_ID
+from canvass.access import MAX_ID
 from canvass.models import (
     Campaign,
     HouseholdResult,

@@ -82,7 +82,9 @@ _MEMBERSHIP_SQL = (
     f"LEFT JOIN {Team._meta.db_table} t ON t.id = m.team_id "
     "WHERE m.user_id = %s AND m.campaign_id = %s"
 )
-_BIGINT = range(-(2**63), 2**63)
+# The largest id a bigint primary key holds: past it, the database driver overflows (a 500).
+MAX_ID = 2**63 - 1
+_BIGINT = range(-MAX_ID - 1, MAX_ID + 1)
 
 
 def _membership_fetch(user: User, campaign_pk: int) -> Membership | None:

@@ -6,8 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-# The largest id a bigint column holds: a larger one overflowed the database driver (a 500).
-MAX_ID = 2**63 - 1
+from canvass.access import MAX_ID
 
 
 class IdField(serializers.IntegerField):

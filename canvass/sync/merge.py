@@ -120,7 +120,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from canvass.access import AnyUser, membership_require
+from canvass.access import MAX_ID, AnyUser, membership_require
 from canvass.errors import Forbidden, InvalidInput
 from canvass.models import (
     Campaign,
@@ -429,7 +429,7 @@ def _parse_int(value: Any, field_name: str, *, required: bool = True) -> int | N
         return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise _invalid(field_name, "Must be an integer id.")
-    if value < 1 or value > 2**63 - 1:
+    if value < 1 or value > MAX_ID:
         raise _invalid(field_name, "Out of range.")
     return value
 
