@@ -278,7 +278,7 @@ def voters_import(
             "issues": writer.issues.counts,
         }
 
-    return import_run_execute(run, work)
+    return import_run_execute(run, work, analyze=[Person])
 
 
 class _VoterWriter:

@@ -283,7 +283,7 @@ def doors_import(
             )
         run.options = {**run.options, "links": links, "issues": writer.issues.counts}
 
-    return import_run_execute(run, work)
+    return import_run_execute(run, work, analyze=[Household])
 
 
 class _DoorWriter:
