@@ -272,6 +272,32 @@ def test_derived_rows_follow_deletions_without_database_constraints(
     assert HouseholdResult.objects.filter(pk=result.pk).exists()
 
 
+def test_ledger_rows_follow_deletions_without_database_constraints(
+    assigned_turf, canvasser, campaign
+):
+    """The ledger has no FK constraints in the database (models.py): a canvasser it names
+    is still protected, and deleting the campaign still takes its rows."""
+    from django.db.models import ProtectedError
+
+    item = {
+        "kind": "signup",
+        "id": str(uuid.uuid4()),
+        "signup_kind": "volunteer",
+        "email": "ana@example.org",
+        "device_time": timezone.now().isoformat(),
+    }
+    [receipt] = receipts_of(canvasser, [item], campaign_id=campaign.pk)
+    assert receipt["status"] == "created"
+    # The sign-up lets its canvasser go (SET_NULL): only the ledger row holds on to them.
+    with pytest.raises(ProtectedError):
+        canvasser.delete()
+    assert SyncLedgerEntry.objects.filter(canvasser=canvasser).count() == 1
+
+    campaign.delete()
+    assert not SyncLedgerEntry.objects.exists()
+    assert not VolunteerSignup.objects.exists()
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="HOT updates are a PostgreSQL mechanism"
 )
