@@ -537,12 +537,21 @@ def _select(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return rows
 
 
-def _in_list(values: Iterable[Any]) -> tuple[str, list[Any]]:
-    """`IN (...)` for a raw read: one array parameter on PostgreSQL, placeholders elsewhere."""
+def _in_list(values: Iterable[int]) -> tuple[str, list[Any]]:
+    """`IN (...)` of ids for a raw read: one array parameter on PostgreSQL, placeholders
+    elsewhere."""
     values = list(values)
     if connection.vendor == "postgresql":
-        return "= ANY(%s)", [values]
+        return "= ANY(%s)", [_pg_id_array(values)]
     return "IN (" + ",".join(["%s"] * len(values)) + ")", values
+
+
+def _pg_id_array(values: Iterable[int]) -> str:
+    """Ids as a PostgreSQL array literal, e.g. `{1,2,3}`, sent untyped: the server types it
+    from the column it meets (`bigint[]`). psycopg dumps a Python list element by element in
+    Python (~0.3 ms of the push's CPU for its two 100-id lists), and as `smallint[]` when the
+    ids are small, a type that changes with them. The values are ints (`_parse_int`)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _aware(value: Any) -> datetime:
@@ -608,7 +617,7 @@ class _Scope:
                     f"FROM {Person._meta.db_table} p "
                     "WHERE p.organization_id = %s AND p.id = ANY(%s))"
                 )
-                params = [ctx.organization_id, list(person_ids), *params]
+                params = [ctx.organization_id, _pg_id_array(person_ids), *params]
             rows = _select(
                 "SELECT a.turf_id, a.created_at, a.ended_at, a.expires_at, "
                 f"array_agg(d.household_id){people_sql} {joined} GROUP BY a.id",
