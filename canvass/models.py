@@ -552,7 +552,7 @@ class SyncLedgerEntry(models.Model):
     # derived rows below: a ledger row is written in the transaction that stores its item, and
     # the item's own row (an attempt, a sign-up, a correction) carries the same campaign and
     # canvasser under FK constraints, so the ledger's checks proved nothing new: 200 deferred
-    # checks per 100-knock batch, ~0.8 ms of database CPU (bench/README.md ## Sync). (A new
+    # checks per 100-knock batch, ~1 ms of database CPU (bench/README.md ## Sync). (A new
     # person's row names the organization; its campaign and canvasser were read in that
     # transaction.) `on_delete` still applies through Django's deletion collector.
     # Indexed by (campaign, received_at) below.
