@@ -549,12 +549,13 @@ class SyncLedgerEntry(models.Model):
 
     client_id = models.UUIDField(primary_key=True)
     # No database FK constraints on campaign and canvasser (`db_constraint=False`), as on the
-    # derived rows below: a ledger row is written in the transaction that stores its item, and
-    # the item's own row (an attempt, a sign-up, a correction) carries the same campaign and
-    # canvasser under FK constraints, so the ledger's checks proved nothing new: 200 deferred
-    # checks per 100-knock batch, ~1 ms of database CPU (bench/README.md ## Sync). (A new
-    # person's row names the organization; its campaign and canvasser were read in that
-    # transaction.) `on_delete` still applies through Django's deletion collector.
+    # derived rows above: a ledger row is written in the transaction that stores its item, and
+    # the item's own new row (an attempt, a correction, a new sign-up) carries the same campaign
+    # and canvasser under FK constraints, so for a batch of knocks the ledger's checks proved
+    # nothing new: 200 deferred checks per 100 knocks, ~1 ms of database CPU
+    # (bench/README.md ## Sync). A new person, or a sign-up merged into an earlier one, names
+    # the campaign and canvasser that transaction just read. `on_delete` still applies through
+    # Django's deletion collector (tested).
     # Indexed by (campaign, received_at) below.
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
