@@ -33,6 +33,17 @@ def receipts_of(user, items, **kw):
     return [r.as_dict() for r in sync_items_merge(user=user, device_id="dev-1", items=items, **kw)]
 
 
+def signup_item(**extra):
+    return {
+        "kind": "signup",
+        "id": str(uuid.uuid4()),
+        "signup_kind": "volunteer",
+        "email": "ana@example.org",
+        "device_time": timezone.now().isoformat(),
+        **extra,
+    }
+
+
 def test_it_stores_a_contact_and_derives_the_score_and_the_door_result(
     assigned_turf, canvasser, contact_item
 ):
@@ -194,13 +205,7 @@ def test_it_creates_a_new_person_once_and_lets_a_contact_name_them(
 
 
 def test_it_creates_a_new_signup_under_the_devices_id(assigned_turf, canvasser, campaign):
-    item = {
-        "kind": "signup",
-        "id": str(uuid.uuid4()),
-        "signup_kind": "volunteer",
-        "email": "ana@example.org",
-        "device_time": timezone.now().isoformat(),
-    }
+    item = signup_item()
 
     [receipt] = receipts_of(canvasser, [item], campaign_id=campaign.pk)
 
@@ -215,13 +220,7 @@ def test_it_rejects_a_signup_whose_id_belongs_to_another_row_and_leaves_that_row
     foreign = VolunteerSignup.objects.create(
         campaign=sibling_campaign, kind="member", email="other@example.org"
     )
-    item = {
-        "kind": "signup",
-        "id": str(foreign.pk),
-        "signup_kind": "volunteer",
-        "email": "ana@example.org",
-        "device_time": timezone.now().isoformat(),
-    }
+    item = signup_item(id=str(foreign.pk))
 
     [receipt] = receipts_of(canvasser, [item], campaign_id=campaign.pk)
 
@@ -279,13 +278,7 @@ def test_ledger_rows_follow_deletions_without_database_constraints(
     is still protected, and deleting the campaign still takes its rows."""
     from django.db.models import ProtectedError
 
-    item = {
-        "kind": "signup",
-        "id": str(uuid.uuid4()),
-        "signup_kind": "volunteer",
-        "email": "ana@example.org",
-        "device_time": timezone.now().isoformat(),
-    }
+    item = signup_item()
     [receipt] = receipts_of(canvasser, [item], campaign_id=campaign.pk)
     assert receipt["status"] == "created"
     # The sign-up lets its canvasser go (SET_NULL): only the ledger row holds on to them.
