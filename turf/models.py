@@ -7,6 +7,8 @@ SQLite (zero set-up) and PostgreSQL (no PostGIS needed) on the same code path.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -258,6 +260,14 @@ class AssignmentQuerySet(models.QuerySet["Assignment"]):
             .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=when))
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=when))
         )
+
+
+def assignment_in_force(
+    start: datetime, end: datetime | None, expires: datetime | None, when: datetime
+) -> bool:
+    """`AssignmentQuerySet.active_at` for an assignment's times already read: started at or
+    before `when`, and neither ended nor expired by then."""
+    return start <= when and (end is None or when < end) and (expires is None or when < expires)
 
 
 class Assignment(models.Model):

@@ -141,7 +141,7 @@ from canvass.models import (
     VolunteerSignup,
 )
 from canvass.rows import prepared_cursor
-from turf.models import Assignment, Household, Turf, TurfDoor
+from turf.models import Assignment, Household, Turf, TurfDoor, assignment_in_force
 
 PUSH_ROLES = frozenset({Role.DIRECTOR, Role.ORGANIZER, Role.CANVASSER})
 
@@ -659,11 +659,7 @@ class _Scope:
                 )
             raise ItemRejected(R_UNKNOWN_HOUSEHOLD, f"Unknown household {household_id}.")
         for w_turf, start, end, expires in windows:
-            if (
-                start <= when
-                and (end is None or when < end)
-                and (expires is None or when < expires)
-            ):
+            if assignment_in_force(start, end, expires, when):
                 return w_turf
         raise ItemRejected(
             R_NOT_ASSIGNED,

@@ -126,7 +126,7 @@ from canvass.models import (
     SyncLedgerEntry,
     VolunteerSignup,
 )
-from turf.models import Assignment, Household, TurfDoor, TurfStatus
+from turf.models import Assignment, Household, TurfDoor, TurfStatus, assignment_in_force
 
 SCHEMA_VERSION = 1
 
@@ -447,18 +447,13 @@ def _scope(
         campaign_id=membership.campaign_id, canvasser_id=membership.user_id
     ).values_list("turf_id", "created_at", "ended_at", "expires_at", "turf__status")
 
-    def in_force(
-        created: datetime, ended: datetime | None, expires: datetime | None, at: datetime
-    ) -> bool:
-        return created <= at and (ended is None or ended > at) and (expires is None or expires > at)
-
     current, sure, maybe = set(), set(), set()
     for turf_id, created, ended, expires, status in rows:
-        if status == TurfStatus.PUBLISHED and in_force(created, ended, expires, now):
+        if status == TurfStatus.PUBLISHED and assignment_in_force(created, ended, expires, now):
             current.add(turf_id)
         if since is not None and last is not None:
             # The turf status in the past is unknown; the assignment history decides.
-            if in_force(created, ended, expires, since):
+            if assignment_in_force(created, ended, expires, since):
                 sure.add(turf_id)
             if (
                 created <= last

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from canvass.access import assignments_active_for
 from canvass.models import AuditEvent
-from turf.models import Assignment, Turf, TurfDoor
+from turf.models import Assignment, Turf, TurfDoor, assignment_in_force
 from turf.services import turfs as services
 
 LIST_NUMBER = re.compile(r"^[0-9ABCDEFGHJKMNPQRSTVWXYZ]{6}$")
@@ -241,3 +241,30 @@ def test_it_lets_canvassers_neither_assign_nor_edit(
     assert client.post(f"/api/turfs/{drafts[1].pk}/publish/").status_code == 404
     assert Turf.objects.get(pk=drafts[1].pk).status == "draft"
     assert TurfDoor.objects.count() == 48
+
+
+@pytest.mark.django_db
+def test_an_assignment_is_in_force_by_the_same_rule_in_python_and_in_sql(
+    campaign, published, canvasser
+):
+    """`assignment_in_force` (for times already read: the merge, the WatermelonDB pull) and
+    `Assignment.objects.active_at` (SQL) agree, bounds included: from the start on, up to
+    but not at the end or the expiry."""
+    start = timezone.now() - timedelta(hours=3)
+    end, expires = start + timedelta(hours=1), start + timedelta(hours=2)
+    for ended, expiry in [(None, None), (end, None), (None, expires), (end, expires)]:
+        a = Assignment.objects.create(
+            campaign=campaign,
+            turf=published,
+            canvasser=canvasser,
+            created_at=start,
+            ended_at=ended,
+            expires_at=expiry,
+        )
+        moments = [start - timedelta(seconds=1), start, end - timedelta(seconds=1), end]
+        moments += [expires - timedelta(seconds=1), expires, timezone.now()]
+        python = [assignment_in_force(start, ended, expiry, at) for at in moments]
+        sql = [Assignment.objects.filter(pk=a.pk).active_at(at).exists() for at in moments]
+        assert python == sql
+        assert python[:2] == [False, True]
+        a.delete()
