@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -165,7 +166,58 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def synthetic(n: int, trace_memory: bool = False) -> None:
+class TreeMemory:
+    """Peak proportional set size (PSS, Linux) of this process and its children together,
+    sampled every `every` seconds while running: the memory of a cut with worker processes,
+    each page the workers share with the parent counted once (their RSS would count it in
+    each)."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.every = every
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.peak_mb = max(self.peak_mb, self.sample_mb())
+            if self._stop.wait(self.every):
+                return
+
+    @staticmethod
+    def sample_mb() -> float:
+        total_kb = 0
+        for pid in ["self", *TreeMemory._children()]:
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as fh:
+                    for line in fh:
+                        if line.startswith("Pss:"):
+                            total_kb += int(line.split()[1])
+                            break
+            except OSError:  # a worker that just exited
+                continue
+        return total_kb / 1024
+
+    @staticmethod
+    def _children() -> list[str]:
+        out: list[str] = []
+        try:
+            for task in Path("/proc/self/task").iterdir():
+                out.extend((task / "children").read_text().split())
+        except OSError:
+            pass
+        return out
+
+
+def synthetic(n: int, trace_memory: bool = False, jobs: int = 1) -> None:
     from turf.synthetic import city_generate
 
     t0 = time.perf_counter()
@@ -185,7 +237,10 @@ def synthetic(n: int, trace_memory: bool = False) -> None:
     def progress(msg: str) -> None:
         print(f"{msg} [{_rss_mb():.0f} MB resident]", flush=True)
 
-    res = cut(doors, target=TARGET, barriers=barriers, streets=streets, progress=progress)
+    with TreeMemory() as tree:
+        res = cut(
+            doors, target=TARGET, barriers=barriers, streets=streets, progress=progress, jobs=jobs
+        )
     cut_s = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     if trace_memory:
@@ -194,10 +249,13 @@ def synthetic(n: int, trace_memory: bool = False) -> None:
     print(f"synthetic district: {len(doors)} doors, generated in {gen_s:.1f} s")
     print(HEADER)
     print("|" + "---|" * 11)
-    print(row("ours: engine alone (`cut`)", cut_s, res.metrics))
+    label = "ours: engine alone (`cut`)" + (f", {jobs} worker processes" if jobs > 1 else "")
+    print(row(label, cut_s, res.metrics))
     print(
         f"\npeak memory: {rss:.0f} MB RSS (ru_maxrss, whole process; {gen_peak:.0f} MB peak while "
-        f"generating, {inputs:.0f} MB resident with the inputs before the cut)"
+        f"generating, {inputs:.0f} MB resident with the inputs before the cut); "
+        f"{tree.peak_mb:.0f} MB PSS at most during the cut, this process and its workers "
+        "together (sampled every 0.2 s)"
         + (
             f", {peak / 2**20:.0f} MB traced by tracemalloc during the cut (the time above is "
             "slowed down several times by the trace)"
@@ -216,9 +274,15 @@ def main() -> None:
         help="with --synthetic: also report the cut's allocations traced by tracemalloc "
         "(several times slower: for memory studies, not for timing)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="with --synthetic: cut the wards in this many worker processes (default 1)",
+    )
     args = parser.parse_args()
     if args.synthetic:
-        synthetic(args.synthetic, trace_memory=args.trace_memory)
+        synthetic(args.synthetic, trace_memory=args.trace_memory, jobs=args.jobs)
     else:
         cambridge()
 

@@ -144,3 +144,21 @@ def test_it_cuts_cambridge_within_the_targets(tmp_path: Path) -> None:
     assert m["contiguous_turfs"] >= m["turfs"] - 1  # target all; see barrier_legs
     # Speed is measured by bench/turf_cut.py, not asserted here: a timed test is flaky on a
     # loaded CI machine.
+
+
+def test_worker_processes_write_the_same_turfs(tmp_path: Path) -> None:
+    doors = write_doors(tmp_path / "doors.csv", tiny_rows())
+    one, two = tmp_path / "one.geojson", tmp_path / "two.geojson"
+    run(doors, one, "--target", "10", "--group-by", "ward")
+    run(doors, two, "--target", "10", "--group-by", "ward", "--jobs", "2")
+    first, second = json.loads(one.read_text()), json.loads(two.read_text())
+    assert len(first["features"]) == 6
+    assert second["features"] == first["features"]
+
+
+def test_it_rejects_fewer_than_one_job(tmp_path: Path) -> None:
+    doors = write_doors(tmp_path / "doors.csv", tiny_rows())
+    out = tmp_path / "out.geojson"
+    with pytest.raises(CommandError, match="--jobs must be at least 1, got 0"):
+        run(doors, out, "--target", "10", "--jobs", "0")
+    assert not out.exists()

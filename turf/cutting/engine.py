@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
-from turf.cutting.geometry import components, unique_locations, walkable_edges
+from turf.cutting.geometry import (
+    EdgesKey,
+    components,
+    unique_locations,
+    walkable_edges,
+    walkable_edges_keep,
+    walkable_edges_known,
+    walkable_edges_made_since,
+)
 from turf.cutting.metrics import compute_metrics, group_codes, max_turf_size
 from turf.cutting.overlap import (
     PP_LOW,
@@ -45,8 +54,16 @@ def cut(
     barriers: Barriers | None = None,
     streets: Streets | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> CutResult:
-    """Cut `doors` into turfs of about `target` doors (or into `n_turfs` turfs)."""
+    """Cut `doors` into turfs of about `target` doors (or into `n_turfs` turfs).
+
+    `jobs` > 1 cuts the groups (wards, precincts), then walks the turfs, in that many worker
+    processes (forked, where the platform can fork; otherwise one after another). The result
+    is the same whatever `jobs`: the workers only partition each group and walk each turf, and
+    the hull repair, which reads the turfs of the groups before it, still runs here, group
+    after group in name order.
+    """
     n = len(doors)
     if n == 0:
         raise CutError("There are no doors to cut.")
@@ -86,13 +103,13 @@ def cut(
     cut_groups: list[tuple[str, list[IntArray], _Sites | None]] = []
     by_group = np.argsort(gcode, kind="stable")
     group_start = np.concatenate([[0], np.cumsum(group_sizes)])
-    for g, name in enumerate(group_names):
-        members = by_group[group_start[g] : group_start[g + 1]]
-        if len(members) == 0:
-            continue
-        pieces, sites = _cut_group(
-            doors, members, bcode[members], int(k_groups[g]), cap, tgt, barriers
-        )
+    tasks = [
+        (name, by_group[group_start[g] : group_start[g + 1]], int(k_groups[g]))
+        for g, name in enumerate(group_names)
+        if group_sizes[g] > 0
+    ]
+    cuts = _cut_groups(doors, bcode, tasks, cap, tgt, barriers, jobs)
+    for (name, members, _), (pieces, sites) in zip(tasks, cuts, strict=True):
         made = len(pieces) + (sites.k if sites is not None else 0)
         if sites is not None:
             sites.repair(owners, [0], 1.0, PP_LOW)
@@ -117,7 +134,7 @@ def cut(
     del owners
     t1 = time.perf_counter()
     say(f"groups cut ({t1 - t0:.2f} s)")
-    walks = [w.tolist() for w in order_walks(doors, turf_idx, streets=index, barriers=barriers)]
+    walks = [w.tolist() for w in _walk_turfs(doors, turf_idx, index, barriers, jobs)]
     t2 = time.perf_counter()
     say(f"walk orders done ({t2 - t1:.2f} s)")
     polys = turf_polygons(doors, walks)
@@ -140,6 +157,93 @@ def cut(
         for t in range(len(walks))
     ]
     return CutResult(turfs=turfs, metrics=overall)
+
+
+GroupTask = tuple[str, IntArray, int]  # group name, its doors, its number of turfs
+GroupCut = tuple[list[IntArray], "_Sites | None"]
+
+# What the forked workers of `_cut_groups` and `_walk_turfs` read: set before the pool forks,
+# so the doors, barriers and streets reach them by inheritance (copy-on-write), not pickled
+# once per task.
+_GROUP_INPUTS: tuple[DoorSet, IntArray, int, float, Barriers | None] | None = None
+_WALK_INPUTS: tuple[DoorSet, StreetIndex | None, Barriers | None] | None = None
+
+
+def _can_fork(jobs: int, tasks: int) -> bool:
+    return jobs > 1 and tasks > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _cut_groups(
+    doors: DoorSet,
+    bcode: IntArray,
+    tasks: list[GroupTask],
+    cap: int,
+    target: float,
+    barriers: Barriers | None,
+    jobs: int,
+) -> Iterator[GroupCut]:
+    """`_cut_group` of each task, yielded in the tasks' order; with `jobs` > 1 (and a
+    platform that can fork) in that many worker processes, the caller working on each group's
+    result while the workers cut the next ones."""
+    global _GROUP_INPUTS
+    if not _can_fork(jobs, len(tasks)):
+        for _, members, k in tasks:
+            yield _cut_group(doors, members, bcode[members], k, cap, target, barriers)
+        return
+    _GROUP_INPUTS = (doors, bcode, cap, target, barriers)
+    try:
+        # The pool forks all its workers when it is made, before it starts its own threads.
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+            work = [(members, k) for _, members, k in tasks]
+            for result, edges in pool.imap(_cut_group_task, work):
+                # The group's walkable edges, which the metrics use again (a third of their
+                # time at 1,000,000 doors when computed twice).
+                walkable_edges_keep(edges, barriers)
+                yield result
+    finally:
+        _GROUP_INPUTS = None
+
+
+def _cut_group_task(task: tuple[IntArray, int]) -> tuple[GroupCut, dict[EdgesKey, IntArray]]:
+    """One group's `_cut_group`, in a worker forked by `_cut_groups`, with the walkable
+    edges it computed."""
+    assert _GROUP_INPUTS is not None, "only called in the workers _cut_groups forks"
+    doors, bcode, cap, target, barriers = _GROUP_INPUTS
+    members, k = task
+    known = walkable_edges_known()
+    result = _cut_group(doors, members, bcode[members], k, cap, target, barriers)
+    return result, walkable_edges_made_since(known)
+
+
+def _walk_turfs(
+    doors: DoorSet,
+    turfs: list[IntArray],
+    index: StreetIndex | None,
+    barriers: Barriers | None,
+    jobs: int,
+) -> list[IntArray]:
+    """`order_walks` of `turfs`; with `jobs` > 1 (and a platform that can fork), in that many
+    worker processes, each walking runs of consecutive turfs (a turf's walk does not depend on
+    the others)."""
+    global _WALK_INPUTS
+    if not _can_fork(jobs, len(turfs)):
+        return order_walks(doors, turfs, streets=index, barriers=barriers)
+    # A few runs per worker, so that one run of slow turfs does not keep the others waiting.
+    bounds = np.linspace(0, len(turfs), min(len(turfs), 4 * jobs) + 1).astype(np.int64)
+    runs = [turfs[a:b] for a, b in pairwise(bounds.tolist()) if b > a]
+    _WALK_INPUTS = (doors, index, barriers)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(runs))) as pool:
+            return [walk for run in pool.map(_walk_task, runs) for walk in run]
+    finally:
+        _WALK_INPUTS = None
+
+
+def _walk_task(turfs: list[IntArray]) -> list[IntArray]:
+    """`order_walks` of a run of turfs, in a worker forked by `_walk_turfs`."""
+    assert _WALK_INPUTS is not None, "only called in the workers _walk_turfs forks"
+    doors, index, barriers = _WALK_INPUTS
+    return order_walks(doors, turfs, streets=index, barriers=barriers)
 
 
 def _largest_remainder(weights: np.ndarray, total: int) -> IntArray:

@@ -223,7 +223,30 @@ def walkable_edges(px: FloatArray, py: FloatArray, barriers: Barriers | None) ->
 
 
 _EDGES_KEPT = 64
-_EDGES: dict[tuple[int, bytes], tuple[Barriers | None, IntArray]] = {}
+EdgesKey = tuple[int, bytes]
+_EDGES: dict[EdgesKey, tuple[Barriers | None, IntArray]] = {}
+
+
+def walkable_edges_known() -> set[EdgesKey]:
+    """The keys of the walkable edges kept now (see `walkable_edges_made_since`)."""
+    return set(_EDGES)
+
+
+def walkable_edges_made_since(known: set[EdgesKey]) -> dict[EdgesKey, IntArray]:
+    """The walkable edges kept since `known` was taken: what a worker process computed, to be
+    handed to its parent (`walkable_edges_keep`)."""
+    return {key: edges for key, (_, edges) in _EDGES.items() if key not in known}
+
+
+def walkable_edges_keep(made: dict[EdgesKey, IntArray], barriers: Barriers | None) -> None:
+    """Keep edges a worker process computed for these barriers, as if computed here: the
+    cut's metrics then find each group's triangulation instead of computing it again."""
+    for key, edges in made.items():
+        edges.flags.writeable = False
+        _EDGES.pop(key, None)
+        if len(_EDGES) >= _EDGES_KEPT:
+            del _EDGES[next(iter(_EDGES))]
+        _EDGES[key] = (barriers, edges)
 
 
 def components(n: int, edges: IntArray) -> tuple[int, IntArray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -205,3 +206,57 @@ def test_no_turf_hull_holds_another_wards_door_along_a_jagged_ward_line(seed: in
     assert m["split_buildings"] == 0
     assert doors.group is not None
     assert all({doors.group[i] for i in t.indices} == {t.group} for t in res.turfs)
+
+
+def test_worker_processes_cut_the_same_turfs() -> None:
+    # The project's synthetic city: four wards, a street grid (walk order), a river and a
+    # railway; the hull repair (run in the caller, group after group) reads what the workers
+    # cut for the groups before, and the walks use the streets.
+    from turf.synthetic import city_generate
+
+    doors, barriers, streets = city_generate(doors=4000, seed=3).engine_inputs(group_by="ward")
+    one = cut(doors, target=60, barriers=barriers, streets=streets)
+    two = cut(doors, target=60, barriers=barriers, streets=streets, jobs=2)
+    assert len({t.group for t in one.turfs}) == 4
+    assert [(t.group, t.list_number, t.door_ids) for t in two.turfs] == [
+        (t.group, t.list_number, t.door_ids) for t in one.turfs
+    ]
+    assert [t.polygon.wkb for t in two.turfs] == [t.polygon.wkb for t in one.turfs]
+    drop = {"cut_seconds"}
+    assert {k: v for k, v in two.metrics.items() if k not in drop} == {
+        k: v for k, v in one.metrics.items() if k not in drop
+    }
+
+
+def test_worker_processes_do_the_groups_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each group's partition comes back from a process other than this one, in group order.
+    from turf.cutting import engine
+
+    def where(doors: DoorSet, members: np.ndarray, *_: object) -> tuple[list[np.ndarray], None]:
+        return [np.asarray([os.getpid(), int(members[0])])], None
+
+    monkeypatch.setattr(engine, "_cut_group", where)
+    doors = grid_doors(8, 8)
+    tasks = [("a", np.arange(0, 20), 1), ("b", np.arange(20, 40), 1), ("c", np.arange(40, 64), 1)]
+    bcode = doors.building_codes()
+    serial = list(engine._cut_groups(doors, bcode, tasks, 100, 20.0, None, 1))
+    forked = list(engine._cut_groups(doors, bcode, tasks, 100, 20.0, None, 2))
+    assert {int(p[0][0]) for p, _ in serial} == {os.getpid()}
+    assert os.getpid() not in {int(p[0][0]) for p, _ in forked}
+    assert [int(p[0][1]) for p, _ in forked] == [0, 20, 40]
+
+
+def test_worker_processes_walk_the_turfs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from turf.cutting import engine
+
+    def where(doors: DoorSet, turfs: list[np.ndarray], **_: object) -> list[np.ndarray]:
+        return [np.asarray([os.getpid(), int(t[0])]) for t in turfs]
+
+    monkeypatch.setattr(engine, "order_walks", where)
+    doors = grid_doors(8, 8)
+    turfs = [np.arange(i, i + 4) for i in range(0, 64, 4)]
+    serial = engine._walk_turfs(doors, turfs, None, None, 1)
+    forked = engine._walk_turfs(doors, turfs, None, None, 2)
+    assert {int(w[0]) for w in serial} == {os.getpid()}
+    assert os.getpid() not in {int(w[0]) for w in forked}
+    assert [int(w[1]) for w in forked] == list(range(0, 64, 4))
