@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -44,6 +45,9 @@ from turf.cutting.types import (
 from turf.cutting.walk import StreetIndex, house_number_key, order_walks
 
 Progress = Callable[[str], None]
+Inputs = TypeVar("Inputs")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def cut(
@@ -161,16 +165,8 @@ def cut(
 
 GroupTask = tuple[str, IntArray, int]  # group name, its doors, its number of turfs
 GroupCut = tuple[list[IntArray], "_Sites | None"]
-
-# What the forked workers of `_cut_groups` and `_walk_turfs` read: set before the pool forks,
-# so the doors, barriers and streets reach them by inheritance (copy-on-write), not pickled
-# once per task.
-_GROUP_INPUTS: tuple[DoorSet, IntArray, int, float, Barriers | None] | None = None
-_WALK_INPUTS: tuple[DoorSet, StreetIndex | None, Barriers | None] | None = None
-
-
-def _can_fork(jobs: int, tasks: int) -> bool:
-    return jobs > 1 and tasks > 1 and "fork" in multiprocessing.get_all_start_methods()
+GroupInputs = tuple[DoorSet, IntArray, int, float, Barriers | None]
+WalkInputs = tuple[DoorSet, StreetIndex | None, Barriers | None]
 
 
 def _cut_groups(
@@ -185,30 +181,25 @@ def _cut_groups(
     """`_cut_group` of each task, yielded in the tasks' order; with `jobs` > 1 (and a
     platform that can fork) in that many worker processes, the caller working on each group's
     result while the workers cut the next ones."""
-    global _GROUP_INPUTS
     if not _can_fork(jobs, len(tasks)):
         for _, members, k in tasks:
             yield _cut_group(doors, members, bcode[members], k, cap, target, barriers)
         return
-    _GROUP_INPUTS = (doors, bcode, cap, target, barriers)
-    try:
-        # The pool forks all its workers when it is made, before it starts its own threads.
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
-            work = [(members, k) for _, members, k in tasks]
-            for result, edges in pool.imap(_cut_group_task, work):
-                # The group's walkable edges, which the metrics use again (a third of their
-                # time at 1,000,000 doors when computed twice).
-                walkable_edges_keep(edges, barriers)
-                yield result
-    finally:
-        _GROUP_INPUTS = None
+    inputs: GroupInputs = (doors, bcode, cap, target, barriers)
+    work = [(members, k) for _, members, k in tasks]
+    for result, edges in _fork_imap(_cut_group_task, inputs, work, jobs):
+        # The group's walkable edges, which the metrics use again (a third of their time at
+        # 1,000,000 doors when computed twice).
+        walkable_edges_keep(edges, barriers)
+        yield result
 
 
-def _cut_group_task(task: tuple[IntArray, int]) -> tuple[GroupCut, dict[EdgesKey, IntArray]]:
-    """One group's `_cut_group`, in a worker forked by `_cut_groups`, with the walkable
-    edges it computed."""
-    assert _GROUP_INPUTS is not None, "only called in the workers _cut_groups forks"
-    doors, bcode, cap, target, barriers = _GROUP_INPUTS
+def _cut_group_task(
+    inputs: GroupInputs, task: tuple[IntArray, int]
+) -> tuple[GroupCut, dict[EdgesKey, IntArray]]:
+    """One group's `_cut_group`, in a worker of `_cut_groups`, with the walkable edges it
+    computed."""
+    doors, bcode, cap, target, barriers = inputs
     members, k = task
     known = walkable_edges_known()
     result = _cut_group(doors, members, bcode[members], k, cap, target, barriers)
@@ -225,25 +216,50 @@ def _walk_turfs(
     """`order_walks` of `turfs`; with `jobs` > 1 (and a platform that can fork), in that many
     worker processes, each walking runs of consecutive turfs (a turf's walk does not depend on
     the others)."""
-    global _WALK_INPUTS
     if not _can_fork(jobs, len(turfs)):
         return order_walks(doors, turfs, streets=index, barriers=barriers)
     # A few runs per worker, so that one run of slow turfs does not keep the others waiting.
     bounds = np.linspace(0, len(turfs), min(len(turfs), 4 * jobs) + 1).astype(np.int64)
     runs = [turfs[a:b] for a, b in pairwise(bounds.tolist()) if b > a]
-    _WALK_INPUTS = (doors, index, barriers)
-    try:
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(runs))) as pool:
-            return [walk for run in pool.map(_walk_task, runs) for walk in run]
-    finally:
-        _WALK_INPUTS = None
+    inputs: WalkInputs = (doors, index, barriers)
+    return [walk for run in _fork_imap(_walk_task, inputs, runs, jobs) for walk in run]
 
 
-def _walk_task(turfs: list[IntArray]) -> list[IntArray]:
-    """`order_walks` of a run of turfs, in a worker forked by `_walk_turfs`."""
-    assert _WALK_INPUTS is not None, "only called in the workers _walk_turfs forks"
-    doors, index, barriers = _WALK_INPUTS
+def _walk_task(inputs: WalkInputs, turfs: list[IntArray]) -> list[IntArray]:
+    """`order_walks` of a run of turfs, in a worker of `_walk_turfs`."""
+    doors, index, barriers = inputs
     return order_walks(doors, turfs, streets=index, barriers=barriers)
+
+
+def _can_fork(jobs: int, tasks: int) -> bool:
+    return jobs > 1 and tasks > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+# What the forked workers of `_fork_imap` call: set before the pool forks, so the task and its
+# inputs (the doors, barriers, streets) reach them by inheritance (copy-on-write), not pickled
+# once per item.
+_FORKED: tuple[Callable[[Any, Any], Any], Any] | None = None
+
+
+def _fork_imap(
+    task: Callable[[Inputs, Item], Result], inputs: Inputs, work: list[Item], jobs: int
+) -> Iterator[Result]:
+    """`task(inputs, item)` for each item of `work`, yielded in order, computed in `jobs`
+    forked worker processes (only `item` and the result cross between processes)."""
+    global _FORKED
+    _FORKED = (task, inputs)
+    try:
+        # The pool forks all its workers when it is made, before it starts its own threads.
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
+            yield from pool.imap(_forked_call, work)
+    finally:
+        _FORKED = None
+
+
+def _forked_call(item: Any) -> Any:
+    assert _FORKED is not None, "only called in the workers _fork_imap forks"
+    task, inputs = _FORKED
+    return task(inputs, item)
 
 
 def _largest_remainder(weights: np.ndarray, total: int) -> IntArray:

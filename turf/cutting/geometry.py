@@ -215,10 +215,7 @@ def walkable_edges(px: FloatArray, py: FloatArray, barriers: Barriers | None) ->
     if barriers and len(e):
         bad = segments_crossing(px[e[:, 0]], py[e[:, 0]], px[e[:, 1]], py[e[:, 1]], barriers)
         e = e[~bad]
-    e.flags.writeable = False
-    if len(_EDGES) >= _EDGES_KEPT:
-        del _EDGES[next(iter(_EDGES))]
-    _EDGES[key] = (barriers, e)
+    _edges_keep(key, e, barriers)
     return e
 
 
@@ -242,11 +239,16 @@ def walkable_edges_keep(made: dict[EdgesKey, IntArray], barriers: Barriers | Non
     """Keep edges a worker process computed for these barriers, as if computed here: the
     cut's metrics then find each group's triangulation instead of computing it again."""
     for key, edges in made.items():
-        edges.flags.writeable = False
-        _EDGES.pop(key, None)
-        if len(_EDGES) >= _EDGES_KEPT:
-            del _EDGES[next(iter(_EDGES))]
-        _EDGES[key] = (barriers, edges)
+        _edges_keep(key, edges, barriers)
+
+
+def _edges_keep(key: EdgesKey, edges: IntArray, barriers: Barriers | None) -> None:
+    """Keep `edges` (made read-only) as the newest of the last `_EDGES_KEPT` results."""
+    edges.flags.writeable = False
+    _EDGES.pop(key, None)
+    if len(_EDGES) >= _EDGES_KEPT:
+        del _EDGES[next(iter(_EDGES))]
+    _EDGES[key] = (barriers, edges)
 
 
 def components(n: int, edges: IntArray) -> tuple[int, IntArray]:

@@ -66,9 +66,9 @@ class Command(BaseCommand):
             type=int,
             default=1,
             help=(
-                "Worker processes that cut the groups (--group-by) side by side; the turfs are "
-                "the same whatever the number. Default 1; worth it for big districts (a "
-                "1,000,000-door district cuts ~25%% faster with 2)."
+                "Worker processes that cut the groups (--group-by) and walk the turfs side by "
+                "side; the turfs are the same whatever the number. Default 1; worth it for big "
+                "districts (1,000,000 doors: ~55 s with 1, ~40 s with 2)."
             ),
         )
 
